@@ -1,0 +1,25 @@
+/*
+ * http_response.h — format responses into an output buffer.
+ *
+ * Every response carries Content-Length (so keep-alive clients know where
+ * it ends) and "Connection: close" when the server will close after it.
+ * Errors: 0 or the negative errno of buffer_append.
+ */
+#ifndef EVLAB_HTTP_RESPONSE_H
+#define EVLAB_HTTP_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/buffer.h"
+
+const char *http_status_reason(int status);   /* "Not Found"; "Unknown" */
+
+int http_response_append(struct buffer *out, int status, const char *content_type,
+                         const void *body, size_t body_len, bool keep_alive);
+
+/* A short text/plain error reply ("413 Payload Too Large: ...\n") that
+ * always closes the connection. */
+int http_error_append(struct buffer *out, int status, const char *detail);
+
+#endif

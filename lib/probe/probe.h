@@ -1,0 +1,253 @@
+/*
+ * probe.h — the instrumentation layer: the one header any server includes
+ * to be watched by `evlab view`, `evlab stats` and `evlab list`.
+ *
+ * The three evlab models, the exercises' starter code and a student's own
+ * server all publish the same way:
+ *
+ *     struct probe *probe;
+ *     probe_create(&probe, &(struct probe_config){
+ *         .name = "mine", .model = "loop", .port = port });
+ *     struct probe_thread *me = probe_thread_begin(probe, "loop");
+ *     ...
+ *     probe_block_begin(me, PROBE_CALL_POLL);
+ *     n = poll(...);
+ *     probe_block_end(me, PROBE_CALL_POLL);
+ *     probe_emit(me, PROBE_EV_POLL_RETURN, -1, n, 0);
+ *     ...
+ *     probe_thread_end(me);
+ *     probe_destroy(probe);
+ *
+ * Design.  A server owns one named POSIX shared-memory segment,
+ * /dev/shm/evlab.NAME, mode 0600.  It holds a header (layout version,
+ * model, port, pid, start time), gauges and histograms that writers update
+ * with relaxed atomics, and PROBE_MAX_RINGS rings of fixed-size timestamped
+ * events.  Each instrumented thread claims one ring for its lifetime, so
+ * every ring has exactly one writer and needs no lock.  Readers
+ * (probe_reader.h) map the segment read-only; any number may attach.
+ *
+ * A writer never waits.  It always writes the next slot of its ring,
+ * overwriting the oldest event; a reader that falls a whole ring behind
+ * learns it was overrun and how many events it missed.  A thread that
+ * finds no free ring keeps running: its events are dropped and counted in
+ * PROBE_GAUGE_EVENTS_DROPPED — never silently.
+ *
+ * Every function accepts NULL for its probe or thread and then does
+ * nothing, so code can be instrumented unconditionally (the load generator
+ * runs the same event loop with probe == NULL).
+ *
+ * Compiled out.  Building with -DEVLAB_NO_PROBES (make PROBES=0) turns
+ * every function here into an empty inline, so the cost of instrumentation
+ * itself can be measured.  probe_create() then succeeds with *out = NULL.
+ *
+ * Errors: functions that can fail return 0 or a negative errno and fill
+ * `err` (when not NULL) with a message naming the failing call.
+ * Ownership: probe_create() allocates; probe_destroy() unmaps, unlinks the
+ * segment and frees.  probe_thread_begin() allocates a small handle that
+ * probe_thread_end() frees; end every thread before destroying its probe.
+ * Clock: all timestamps are CLOCK_MONOTONIC nanoseconds (clock_now_ns()).
+ */
+#ifndef EVLAB_PROBE_H
+#define EVLAB_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "histogram.h"
+
+#define PROBE_LAYOUT_VERSION 1
+#define PROBE_NAME_MAX       48   /* segment name, without the "evlab." prefix */
+#define PROBE_MODEL_MAX      16
+#define PROBE_ROLE_MAX       16
+
+/* What happened.  For each kind, what `fd`, `a` and `b` carry. */
+enum probe_event_kind {
+    PROBE_EV_NONE = 0,
+    PROBE_EV_ACCEPT,          /* fd: new connection                        */
+    PROBE_EV_READ,            /* fd; a: bytes (0 = peer closed)            */
+    PROBE_EV_WRITE,           /* fd; a: bytes                              */
+    PROBE_EV_CLOSE,           /* fd                                        */
+    PROBE_EV_POLL_ENTER,      /* a: timeout ms (or UINT64_MAX = infinite)  */
+    PROBE_EV_POLL_RETURN,     /* a: number of ready events                 */
+    PROBE_EV_DISPATCH_BEGIN,  /* fd; a: revents (LOOP_READABLE...)         */
+    PROBE_EV_DISPATCH_END,    /* fd; a: revents; b: duration ns            */
+    PROBE_EV_HANDLER_BEGIN,   /* fd; a: route (enum route_id)              */
+    PROBE_EV_HANDLER_END,     /* fd; a: route; b: duration ns              */
+    PROBE_EV_TIMER_FIRE,      /* a: lateness ns (how late it fired)        */
+    PROBE_EV_WORK_SUBMIT,     /* fd: connection the work is for            */
+    PROBE_EV_WORK_DONE,       /* fd; b: duration ns on the worker          */
+    PROBE_EV_THREAD_START,    /* a: thread id (gettid)                     */
+    PROBE_EV_THREAD_EXIT,     /* a: thread id                              */
+    PROBE_EV_BLOCK_BEGIN,     /* fd (or -1); a: enum probe_call            */
+    PROBE_EV_BLOCK_END,       /* fd (or -1); a: enum probe_call; b: ns     */
+    PROBE_EV_REJECT,          /* fd; a: HTTP status sent before closing    */
+    PROBE_EV_KIND_COUNT
+};
+
+/* Which call a thread is blocked in (PROBE_EV_BLOCK_*, thread state). */
+enum probe_call {
+    PROBE_CALL_NONE = 0,
+    PROBE_CALL_ACCEPT,
+    PROBE_CALL_READ,
+    PROBE_CALL_WRITE,
+    PROBE_CALL_POLL,
+    PROBE_CALL_SLEEP,
+    PROBE_CALL_WORK_WAIT,     /* a worker waiting for its next job */
+    PROBE_CALL_LOCK,
+    PROBE_CALL_COUNT
+};
+
+/* Gauges: signed 64-bit values, set or added to by writers. */
+enum probe_gauge {
+    PROBE_GAUGE_CONNECTIONS = 0,   /* open client connections                 */
+    PROBE_GAUGE_THREADS,           /* threads of the server (sampler excluded) */
+    PROBE_GAUGE_QUEUED,            /* see PRODUCT.md: per model               */
+    PROBE_GAUGE_READY,             /* see PRODUCT.md: per model               */
+    PROBE_GAUGE_HANDLERS_RUNNING,
+    PROBE_GAUGE_REQUESTS_DONE,
+    PROBE_GAUGE_EVENTS_DROPPED,
+    /* What "queued" is made of; each model fills the parts it has. */
+    PROBE_GAUGE_Q_ACCEPT_BACKLOG,  /* kernel accept queue (TCP_INFO)          */
+    PROBE_GAUGE_Q_PIPELINED,       /* requests waiting behind the one served  */
+    PROBE_GAUGE_Q_UNDISPATCHED,    /* loop: ready events not yet dispatched   */
+    PROBE_GAUGE_Q_TIMERS_EXPIRED,  /* loop: expired timers not yet run        */
+    PROBE_GAUGE_Q_COMPLETIONS,     /* loop: worker completions waiting        */
+    PROBE_GAUGE_Q_RUNNABLE,        /* threads: runnable but not running       */
+    /* Loop and server details. */
+    PROBE_GAUGE_LOOP_TURNS,
+    PROBE_GAUGE_LOOP_BUSY_NS,      /* time outside the backend wait           */
+    PROBE_GAUGE_LOOP_LAST_READY,   /* what the last poll returned             */
+    PROBE_GAUGE_TIMERS_PENDING,
+    PROBE_GAUGE_WORK_QUEUED,       /* jobs waiting for a worker               */
+    PROBE_GAUGE_WORKERS,
+    PROBE_GAUGE_ACCEPTS,
+    PROBE_GAUGE_CLOSES,
+    PROBE_GAUGE_BYTES_IN,
+    PROBE_GAUGE_BYTES_OUT,
+    PROBE_GAUGE_ERRORS_4XX,
+    PROBE_GAUGE_REJECTED_503,
+    PROBE_GAUGE_ACCEPT_PAUSES,     /* EMFILE/ENFILE episodes                  */
+    PROBE_GAUGE_READS_PAUSED,      /* loop: connections paused by backpressure */
+    PROBE_GAUGE_OUTPUT_QUEUED,     /* bytes written by handlers, not yet sent */
+    PROBE_GAUGE_COUNT
+};
+
+enum probe_hist {
+    PROBE_HIST_HANDLER_NS = 0,     /* handler runtime                         */
+    PROBE_HIST_LOOP_LAG_NS,        /* how late timers fire                    */
+    PROBE_HIST_POLL_READY,         /* ready events per poll (a count, not ns) */
+    PROBE_HIST_DISPATCH_NS,        /* one loop dispatch                       */
+    PROBE_HIST_COUNT
+};
+
+/* What a thread is doing now (kept in its ring header, for the view). */
+enum probe_thread_state {
+    PROBE_STATE_IDLE = 0,
+    PROBE_STATE_BLOCKED,           /* inside call probe_thread_info.call      */
+    PROBE_STATE_HANDLER,           /* running a handler for route ...         */
+    PROBE_STATE_EXITED
+};
+
+struct probe_config {
+    const char *name;    /* segment name; NULL: "MODEL-PID" */
+    const char *model;   /* "blocking", "threads", "loop" or a student's own */
+    int port;
+};
+
+struct probe;
+struct probe_thread;
+
+#ifndef EVLAB_NO_PROBES
+
+int  probe_create(struct probe **out, const struct probe_config *config,
+                  char *err, size_t err_len);
+void probe_destroy(struct probe *probe);
+const char *probe_name(const struct probe *probe);  /* "" for NULL */
+
+/* Claims a ring for the calling thread.  Returns NULL only when probe is
+ * NULL or memory runs out; with no ring free the handle still works and
+ * counts drops. Emits PROBE_EV_THREAD_START, and PROBE_EV_THREAD_EXIT at
+ * the end. */
+struct probe_thread *probe_thread_begin(struct probe *probe, const char *role);
+void probe_thread_end(struct probe_thread *thread);
+struct probe *probe_thread_probe(struct probe_thread *thread);
+
+void probe_emit(struct probe_thread *thread, enum probe_event_kind kind,
+                int fd, uint64_t a, uint64_t b);
+
+/* Mark the thread blocked in `call` (thread state + BLOCK_BEGIN/END; the
+ * end event carries the time spent blocked). */
+void probe_block_begin(struct probe_thread *thread, enum probe_call call, int fd);
+void probe_block_end(struct probe_thread *thread, enum probe_call call, int fd);
+
+/* Bracket one request's handler: thread state, HANDLERS_RUNNING gauge,
+ * events, and on end the runtime goes into PROBE_HIST_HANDLER_NS and
+ * REQUESTS_DONE is incremented.  `route` is an enum route_id. */
+void probe_handler_begin(struct probe_thread *thread, int fd, unsigned route);
+void probe_handler_end(struct probe_thread *thread, int fd, unsigned route);
+
+void    probe_gauge_add(struct probe *probe, enum probe_gauge gauge, int64_t delta);
+void    probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value);
+int64_t probe_gauge_get(const struct probe *probe, enum probe_gauge gauge);
+void    probe_hist_record(struct probe *probe, enum probe_hist hist, uint64_t value);
+
+/* Starts a background thread that samples what no server thread can
+ * report while it is blocked: the accept queue of `listen_fd` (TCP_INFO
+ * tcpi_unacked) into Q_ACCEPT_BACKLOG, and for the threads model the
+ * number of runnable-but-not-running threads (from /proc/self/task) into
+ * Q_RUNNABLE, plus THREADS.  flags: PROBE_SAMPLE_*.  It stops in
+ * probe_destroy(). */
+#define PROBE_SAMPLE_ACCEPT_QUEUE 1u
+#define PROBE_SAMPLE_THREADS      2u
+int probe_sampler_start(struct probe *probe, int listen_fd, unsigned flags);
+
+/* Renders the gauges and handler percentiles as JSON into buf (the body
+ * of GET /stats).  Returns the length written, or a negative errno. */
+int probe_stats_json(const struct probe *probe, char *buf, size_t buf_len);
+
+#else /* EVLAB_NO_PROBES: everything vanishes, so its cost can be measured */
+
+static inline int probe_create(struct probe **out, const struct probe_config *c,
+                               char *e, size_t el)
+{ (void)c; (void)e; (void)el; *out = NULL; return 0; }
+static inline void probe_destroy(struct probe *p) { (void)p; }
+static inline const char *probe_name(const struct probe *p) { (void)p; return ""; }
+static inline struct probe_thread *probe_thread_begin(struct probe *p, const char *r)
+{ (void)p; (void)r; return NULL; }
+static inline void probe_thread_end(struct probe_thread *t) { (void)t; }
+static inline struct probe *probe_thread_probe(struct probe_thread *t) { (void)t; return NULL; }
+static inline void probe_emit(struct probe_thread *t, enum probe_event_kind k,
+                              int fd, uint64_t a, uint64_t b)
+{ (void)t; (void)k; (void)fd; (void)a; (void)b; }
+static inline void probe_block_begin(struct probe_thread *t, enum probe_call c, int fd)
+{ (void)t; (void)c; (void)fd; }
+static inline void probe_block_end(struct probe_thread *t, enum probe_call c, int fd)
+{ (void)t; (void)c; (void)fd; }
+static inline void probe_handler_begin(struct probe_thread *t, int fd, unsigned r)
+{ (void)t; (void)fd; (void)r; }
+static inline void probe_handler_end(struct probe_thread *t, int fd, unsigned r)
+{ (void)t; (void)fd; (void)r; }
+static inline void probe_gauge_add(struct probe *p, enum probe_gauge g, int64_t d)
+{ (void)p; (void)g; (void)d; }
+static inline void probe_gauge_set(struct probe *p, enum probe_gauge g, int64_t v)
+{ (void)p; (void)g; (void)v; }
+static inline int64_t probe_gauge_get(const struct probe *p, enum probe_gauge g)
+{ (void)p; (void)g; return 0; }
+static inline void probe_hist_record(struct probe *p, enum probe_hist h, uint64_t v)
+{ (void)p; (void)h; (void)v; }
+#define PROBE_SAMPLE_ACCEPT_QUEUE 1u
+#define PROBE_SAMPLE_THREADS      2u
+static inline int probe_sampler_start(struct probe *p, int fd, unsigned f)
+{ (void)p; (void)fd; (void)f; return 0; }
+int probe_stats_json(const struct probe *probe, char *buf, size_t buf_len);
+
+#endif /* EVLAB_NO_PROBES */
+
+/* Names for printing; valid for any value (unknown -> "?"). */
+const char *probe_event_kind_name(enum probe_event_kind kind);
+const char *probe_call_name(enum probe_call call);
+const char *probe_gauge_name(enum probe_gauge gauge);
+const char *probe_hist_name(enum probe_hist hist);
+const char *probe_thread_state_name(enum probe_thread_state state);
+
+#endif

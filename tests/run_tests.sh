@@ -1,0 +1,36 @@
+#!/bin/bash
+# Runs every test binary in DIR (or only those named in the comma-separated
+# list), each in its own process under a time limit, so a hanging test
+# fails instead of stalling the suite.  Prints cmocka's output, then one
+# line "tests: N passed, N failed" that counts individual test cases
+# (a binary that crashed or timed out counts as one failure).
+set -u
+dir=$1
+only=${2:-}
+limit=${TEST_TIME_LIMIT:-300}
+
+passed=0; failed=0; failed_bins=()
+for bin in $(find "$dir" -type f -name 'test_*' -perm -u+x | sort); do
+    name=$(basename "$bin")
+    if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then continue; fi
+    echo "=== $name"
+    log=$(mktemp)
+    start=$(date +%s)
+    timeout --kill-after=10 "$limit" "$bin" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | tail -1)
+    p=${p:-0}; f=${f:-0}
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        echo "!!! $name: timed out after ${limit}s"; f=$((f + 1))
+    elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        echo "!!! $name: exited with status $rc"; f=$((f + 1))
+    fi
+    [ "$f" != 0 ] && failed_bins+=("$name")
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "--- $name: $p passed, $f failed ($(( $(date +%s) - start ))s)"
+    rm -f "$log"
+done
+if [ ${#failed_bins[@]} -gt 0 ]; then echo "failing: ${failed_bins[*]}"; fi
+echo "tests: $passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
