@@ -1,0 +1,146 @@
+/*
+ * evlab stats NAME — one snapshot of a running server's gauges and
+ * histograms, as text for people or --json for scripts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "common/clock.h"
+#include "probe/probe_reader.h"
+
+static const char stats_usage[] =
+    "usage: evlab stats [--json] NAME\n"
+    "\n"
+    "Prints one snapshot of the counters of the running server NAME\n"
+    "(see 'evlab list'): gauges, and handler runtime / loop lag percentiles.\n"
+    "Times are in microseconds.\n"
+    "\n"
+    "  --json    one JSON object: {name, model, pid, port, alive, uptime_s,\n"
+    "            gauges: {NAME: value...}, handler_us: {count, p50, p90, p99,\n"
+    "            p999, max}, loop_lag_us: {...}, threads: [{ring, role, state,\n"
+    "            call}...]}\n"
+    "  -h, --help\n";
+
+static const double percentiles[] = { 50, 90, 99, 99.9 };
+static const char *const percentile_keys[] = { "p50", "p90", "p99", "p999" };
+
+static void print_hist_text(const char *label, const struct histogram *h, bool is_time)
+{
+    uint64_t n = histogram_count(h);
+    printf("  %-14s n=%-9llu", label, (unsigned long long)n);
+    for (size_t i = 0; i < sizeof percentiles / sizeof percentiles[0]; i++) {
+        uint64_t v = histogram_percentile(h, percentiles[i]);
+        if (is_time)
+            printf(" %s=%.1fus", percentile_keys[i], (double)v / 1000.0);
+        else
+            printf(" %s=%llu", percentile_keys[i], (unsigned long long)v);
+    }
+    if (is_time)
+        printf(" max=%.1fus\n", (double)histogram_max(h) / 1000.0);
+    else
+        printf(" max=%llu\n", (unsigned long long)histogram_max(h));
+}
+
+static void print_hist_json(const char *key, const struct histogram *h, double scale)
+{
+    printf("\"%s\":{\"count\":%llu", key, (unsigned long long)histogram_count(h));
+    for (size_t i = 0; i < sizeof percentiles / sizeof percentiles[0]; i++)
+        printf(",\"%s\":%.3f", percentile_keys[i],
+               (double)histogram_percentile(h, percentiles[i]) / scale);
+    printf(",\"max\":%.3f}", (double)histogram_max(h) / scale);
+}
+
+static void print_text(const struct probe_info *info, const struct probe_snapshot *snap,
+                       double uptime_s)
+{
+    printf("%s: model %s, pid %d, port %d, %s, up %.1f s\n", info->name, info->model,
+           info->pid, info->port, snap->writer_alive ? "running" : "GONE (last values)",
+           uptime_s);
+    printf("gauges:\n");
+    for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
+        printf("  %-18s %lld\n", probe_gauge_name(g), (long long)snap->gauges[g]);
+    printf("histograms:\n");
+    print_hist_text("handler", &snap->hists[PROBE_HIST_HANDLER_NS], true);
+    print_hist_text("loop_lag", &snap->hists[PROBE_HIST_LOOP_LAG_NS], true);
+    print_hist_text("dispatch", &snap->hists[PROBE_HIST_DISPATCH_NS], true);
+    print_hist_text("poll_ready", &snap->hists[PROBE_HIST_POLL_READY], false);
+    printf("threads with a ring: %zu\n", snap->thread_count);
+}
+
+static void print_json(const struct probe_info *info, const struct probe_snapshot *snap,
+                       double uptime_s)
+{
+    /* Names and models are [A-Za-z0-9._-] (probe_create checks), so they
+     * need no JSON escaping. */
+    printf("{\"name\":\"%s\",\"model\":\"%s\",\"pid\":%d,\"port\":%d,\"alive\":%s,"
+           "\"uptime_s\":%.3f,\"gauges\":{",
+           info->name, info->model, info->pid, info->port,
+           snap->writer_alive ? "true" : "false", uptime_s);
+    for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
+        printf("%s\"%s\":%lld", g ? "," : "", probe_gauge_name(g), (long long)snap->gauges[g]);
+    printf("},");
+    print_hist_json("handler_us", &snap->hists[PROBE_HIST_HANDLER_NS], 1000.0);
+    printf(",");
+    print_hist_json("loop_lag_us", &snap->hists[PROBE_HIST_LOOP_LAG_NS], 1000.0);
+    printf(",\"threads\":[");
+    for (size_t i = 0; i < snap->thread_count; i++) {
+        const struct probe_thread_info *t = &snap->threads[i];
+        printf("%s{\"ring\":%d,\"role\":\"%s\",\"state\":\"%s\",\"call\":\"%s\"}",
+               i ? "," : "", t->ring, t->role, probe_thread_state_name(t->state),
+               probe_call_name(t->call));
+    }
+    printf("]}\n");
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool json = false;
+    int opt;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'j')
+            json = true;
+        else if (opt == 'h') {
+            fputs(stats_usage, stdout);
+            return 0;
+        } else
+            return cli_usage_error("stats", stats_usage, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("stats", stats_usage, "expected one server NAME (see 'evlab list')");
+
+    char err[256] = "";
+    struct probe_reader *reader;
+    int rc = probe_reader_open(&reader, argv[optind], err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "evlab stats: %s\n", err);
+        return 1;
+    }
+    struct probe_snapshot *snap = malloc(sizeof *snap);
+    if (snap == NULL || probe_reader_snapshot(reader, snap) < 0) {
+        fprintf(stderr, "evlab stats: could not read a snapshot\n");
+        free(snap);
+        probe_reader_close(reader);
+        return 1;
+    }
+    const struct probe_info *info = probe_reader_info(reader);
+    double uptime_s = (double)(clock_now_ns() - info->start_mono_ns) / 1e9;
+    if (json)
+        print_json(info, snap, uptime_s);
+    else
+        print_text(info, snap, uptime_s);
+    free(snap);
+    probe_reader_close(reader);
+    return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * reply.c — response bodies for each route, and the 4xx replies.
+ *
+ * Error replies always close the connection: after a bad request we cannot
+ * trust where the next one would start, and a client that sends nonsense
+ * should not keep a connection (or, in the threads model, a thread).
+ */
+#include "server/reply.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http/http_response.h"
+#include "probe/probe.h"
+
+/* Big enough for every gauge and histogram summary of probe_stats_json. */
+enum { STATS_JSON_MAX = 16384 };
+
+void reply_plan_make(const struct http_request *req, struct reply_plan *plan)
+{
+    route_match(req, &plan->match);
+    plan->keep_alive = req->keep_alive;
+    plan->head = req->method == HTTP_HEAD;
+}
+
+static bool reply_ok(const struct reply_plan *plan, const char *type,
+                     const void *body, size_t len, struct buffer *out)
+{
+    http_response_append(out, 200, type, plan->head ? "" : body,
+                         plan->head ? 0 : len, plan->keep_alive);
+    return plan->keep_alive;
+}
+
+static bool reply_error(struct probe *probe, int status, const char *detail,
+                        struct buffer *out)
+{
+    probe_gauge_add(probe, PROBE_GAUGE_ERRORS_4XX, 1);
+    http_error_append(out, status, detail);
+    return false;
+}
+
+bool reply_append(struct probe *probe, const struct reply_plan *plan, struct buffer *out)
+{
+    const struct route_match *m = &plan->match;
+    char text[128];
+    int len;
+
+    switch (m->id) {
+    case ROUTE_ROOT:
+        return reply_ok(plan, "text/plain", ROUTE_ROOT_BODY,
+                        sizeof ROUTE_ROOT_BODY - 1, out);
+    case ROUTE_ECHO:
+        return reply_ok(plan, "application/octet-stream", m->echo, m->echo_len, out);
+    case ROUTE_SLEEP:
+    case ROUTE_SLEEP_BLOCKING:
+        len = snprintf(text, sizeof text, "slept %u ms\n", (unsigned)m->ms);
+        return reply_ok(plan, "text/plain", text, (size_t)len, out);
+    case ROUTE_CPU:
+        len = snprintf(text, sizeof text, "burned %u ms of cpu\n", (unsigned)m->ms);
+        return reply_ok(plan, "text/plain", text, (size_t)len, out);
+    case ROUTE_STATS: {
+        /* On the heap: thread-model stacks are deliberately small. */
+        char *json = malloc(STATS_JSON_MAX);
+        int n = json ? probe_stats_json(probe, json, STATS_JSON_MAX) : -ENOMEM;
+        if (n < 0) {
+            free(json);
+            http_error_append(out, 500, "could not render stats");
+            return false;
+        }
+        bool keep = reply_ok(plan, "application/json", json, (size_t)n, out);
+        free(json);
+        return keep;
+    }
+    case ROUTE_NOT_FOUND:
+        return reply_error(probe, 404, "no such route (try /, /echo, /sleep/MS, /cpu/MS, /stats)", out);
+    case ROUTE_METHOD_NOT_ALLOWED:
+        return reply_error(probe, 405, "method not allowed on this route", out);
+    case ROUTE_BAD_ARGUMENT:
+        return reply_error(probe, 400, m->error_detail ? m->error_detail : "bad route argument", out);
+    case ROUTE_COUNT:
+        break;
+    }
+    return reply_error(probe, 500, "unknown route", out);
+}
+
+void reply_parse_error_append(struct probe *probe, const struct http_request *req,
+                              struct buffer *out)
+{
+    reply_error(probe, req->error_status,
+                req->error_reason ? req->error_reason : "bad request", out);
+}

@@ -1,0 +1,108 @@
+/*
+ * server_blocking.c — the blocking model: one thread, one connection at a
+ * time.
+ *
+ *     for (;;) {
+ *         fd = accept(listener);     // wait for a client
+ *         serve(fd);                 // wait for *this* client, until it leaves
+ *     }
+ *
+ * While serve() waits for one client's next request (or sleeps in its
+ * /sleep handler), every other client waits in the kernel's accept queue.
+ * The instrumentation shows exactly that: queued = the accept queue
+ * (sampled through TCP_INFO, since this thread cannot report while it is
+ * blocked) plus requests pipelined behind the one being served; ready =
+ * the one connection being served.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "net/net.h"
+#include "server/server_internal.h"
+
+struct blocking_state {
+    struct net_spare_fd spare;
+    /* The connection being served, so a stop request can interrupt the
+     * read it is blocked in (-1 when none). */
+    atomic_int current_fd;
+};
+
+static int blocking_open(struct server *server, char *err, size_t err_len)
+{
+    struct blocking_state *state = calloc(1, sizeof *state);
+    if (state == NULL)
+        return -ENOMEM;
+    net_spare_fd_open(&state->spare);
+    atomic_init(&state->current_fd, -1);
+    server->model_state = state;
+    probe_sampler_start(server->probe, server->listen_fd, PROBE_SAMPLE_ACCEPT_QUEUE);
+    return 0;
+}
+
+/* Out of descriptors: shed the waiting client rather than leave it (and
+ * us) stuck; if even that fails, pause instead of spinning on accept(). */
+static void handle_fd_exhaustion(struct server *server, struct blocking_state *state)
+{
+    probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPT_PAUSES, 1);
+    if (net_shed_connection(server->listen_fd, &state->spare) < 0)
+        clock_sleep_ms(ACCEPT_PAUSE_MS);
+}
+
+static int blocking_run(struct server *server)
+{
+    struct blocking_state *state = server->model_state;
+    struct probe_thread *thread = probe_thread_begin(server->probe, "main");
+    probe_gauge_set(server->probe, PROBE_GAUGE_THREADS, 1);
+
+    while (!atomic_load(&server->stop_requested)) {
+        probe_block_begin(thread, PROBE_CALL_ACCEPT, server->listen_fd);
+        int fd = net_accept(server->listen_fd, false);
+        probe_block_end(thread, PROBE_CALL_ACCEPT, server->listen_fd);
+        if (fd == -EMFILE || fd == -ENFILE) {
+            handle_fd_exhaustion(server, state);
+            continue;
+        }
+        if (fd < 0)
+            continue;   /* EINTR (check stop), or a transient accept error */
+        probe_emit(thread, PROBE_EV_ACCEPT, fd, 0, 0);
+        probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
+        probe_gauge_add(server->probe, PROBE_GAUGE_CONNECTIONS, 1);
+
+        atomic_store(&state->current_fd, fd);
+        if (atomic_load(&server->stop_requested))
+            shutdown(fd, SHUT_RDWR);    /* stop arrived just now: don't block */
+        sync_connection_serve(server, thread, fd, true);
+        atomic_store(&state->current_fd, -1);
+    }
+    probe_thread_end(thread);
+    return 0;
+}
+
+static void blocking_wake(struct server *server)
+{
+    struct blocking_state *state = server->model_state;
+    int fd = atomic_load(&state->current_fd);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);   /* async-signal-safe; ends a blocked read */
+}
+
+static bool blocking_close(struct server *server)
+{
+    struct blocking_state *state = server->model_state;
+    net_spare_fd_close(&state->spare);
+    free(state);
+    return true;
+}
+
+const struct server_model_ops server_blocking_ops = {
+    .name = "blocking",
+    .open = blocking_open,
+    .run = blocking_run,
+    .wake = blocking_wake,
+    .close = blocking_close,
+};

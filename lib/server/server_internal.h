@@ -1,0 +1,59 @@
+/*
+ * server_internal.h — what the three models share inside lib/server/.
+ * Not for use outside this folder.
+ */
+#ifndef EVLAB_SERVER_INTERNAL_H
+#define EVLAB_SERVER_INTERNAL_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "probe/probe.h"
+#include "server/server.h"
+
+struct server;
+
+/* What differs between the models: how they run, and how a signal
+ * handler nudges them out of whatever call they are blocked in. */
+struct server_model_ops {
+    const char *name;
+    /* Sets up model state after the socket and probe exist. */
+    int  (*open)(struct server *server, char *err, size_t err_len);
+    int  (*run)(struct server *server);
+    /* Async-signal-safe: make run() notice stop_requested soon. */
+    void (*wake)(struct server *server);
+    /* Frees model state.  Returns false when threads of the model are
+     * still running (a stop that timed out): the caller must then leave
+     * the shared memory mapped, since those threads still write to it. */
+    bool (*close)(struct server *server);
+};
+
+extern const struct server_model_ops server_blocking_ops;
+extern const struct server_model_ops server_threads_ops;
+extern const struct server_model_ops server_loop_ops;
+
+struct server {
+    struct server_config config;
+    const struct server_model_ops *ops;
+    int listen_fd;
+    int port;
+    struct probe *probe;
+    atomic_bool stop_requested;
+    void *model_state;          /* owned by the model's open/close */
+};
+
+/* Serves one connection with blocking calls until the client closes,
+ * sends a bad request, or the server stops (blocking and threads models).
+ * Closes fd before returning.  `mark_ready` says whether this model counts
+ * the connection itself as "ready" (blocking) or each handler (threads). */
+void sync_connection_serve(struct server *server, struct probe_thread *thread,
+                           int fd, bool connection_is_ready);
+
+/* Blocks SIGINT and SIGTERM in the calling thread; threads created after
+ * this inherit the mask, so the signal always reaches the thread that
+ * calls server_run(). */
+void server_block_stop_signals(sigset_t *previous);
+void server_unblock_stop_signals(void);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * sync_connection.c — serve one connection the straightforward way, with
+ * blocking calls: read, parse, handle, write, repeat.  The blocking model
+ * runs this on its only thread; the threads model runs it on one thread
+ * per connection.  This is the code that is easy to write and read — the
+ * lesson is what it costs when many clients arrive at once.
+ *
+ * Pipelining: a client may send several requests before reading any
+ * reply.  We answer every complete request already in the input buffer in
+ * order, then write all the replies at once.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "common/buffer.h"
+#include "common/clock.h"
+#include "common/limits.h"
+#include "http/http_parser.h"
+#include "http/http_response.h"
+#include "http/routes.h"
+#include "net/net.h"
+#include "server/reply.h"
+#include "server/server_internal.h"
+
+/* How many complete requests wait behind the one about to be served: the
+ * "queued" of a connection.  Only parses ahead when there are extra bytes,
+ * which is the rare, pipelined case. */
+static int count_pipelined(const struct server *server, const char *data, size_t len)
+{
+    struct http_parser ahead;
+    struct http_request req;
+    int count = 0;
+    http_parser_init(&ahead, server->config.max_body);
+    while (len > 0 && http_parse(&ahead, data, len, &req) == HTTP_PARSE_DONE) {
+        count++;
+        data += req.total_len;
+        len -= req.total_len;
+    }
+    return count;
+}
+
+/* Runs one request's handler, blocking as long as the route says. */
+static bool handle_request(struct server *server, struct probe_thread *thread, int fd,
+                           const struct http_request *req, struct buffer *out,
+                           bool count_ready)
+{
+    struct probe *probe = server->probe;
+    struct reply_plan plan;
+    reply_plan_make(req, &plan);
+
+    probe_handler_begin(thread, fd, plan.match.id);
+    if (count_ready)
+        probe_gauge_add(probe, PROBE_GAUGE_READY, 1);
+    switch (plan.match.id) {
+    case ROUTE_SLEEP:
+    case ROUTE_SLEEP_BLOCKING:
+        /* The slow backend: in a thread model, waiting means this
+         * thread sleeps and nothing else runs on it. */
+        probe_block_begin(thread, PROBE_CALL_SLEEP, fd);
+        clock_sleep_ms(plan.match.ms);
+        probe_block_end(thread, PROBE_CALL_SLEEP, fd);
+        break;
+    case ROUTE_CPU:
+        route_cpu_burn(plan.match.ms);
+        break;
+    default:
+        break;
+    }
+    bool keep_alive = reply_append(probe, &plan, out);
+    if (count_ready)
+        probe_gauge_add(probe, PROBE_GAUGE_READY, -1);
+    probe_handler_end(thread, fd, plan.match.id);
+    return keep_alive;
+}
+
+static int flush_output(struct probe_thread *thread, struct probe *probe, int fd,
+                        struct buffer *out)
+{
+    size_t len = buffer_pending(out);
+    if (len == 0)
+        return 0;
+    probe_block_begin(thread, PROBE_CALL_WRITE, fd);
+    int rc = net_write_all(fd, buffer_peek(out), len);
+    probe_block_end(thread, PROBE_CALL_WRITE, fd);
+    if (rc == 0) {
+        probe_emit(thread, PROBE_EV_WRITE, fd, len, 0);
+        probe_gauge_add(probe, PROBE_GAUGE_BYTES_OUT, (int64_t)len);
+    }
+    buffer_clear(out);
+    return rc;
+}
+
+void sync_connection_serve(struct server *server, struct probe_thread *thread,
+                           int fd, bool connection_is_ready)
+{
+    struct probe *probe = server->probe;
+    struct buffer in, out;
+    struct http_parser parser;
+    bool keep_alive = true;     /* false once *we* decided to close */
+
+    /* The input never needs more than one maximal request at a time. */
+    buffer_init(&in, HTTP_MAX_HEADER_BYTES + server->config.max_body + SERVER_READ_CHUNK);
+    buffer_init(&out, 0);
+    http_parser_init(&parser, server->config.max_body);
+    net_set_nodelay(fd);
+    if (connection_is_ready)
+        probe_gauge_set(probe, PROBE_GAUGE_READY, 1);
+
+    while (keep_alive && !atomic_load(&server->stop_requested)) {
+        char *space = buffer_reserve(&in, SERVER_READ_CHUNK);
+        if (space == NULL)
+            break;
+        probe_block_begin(thread, PROBE_CALL_READ, fd);
+        ssize_t n = net_read(fd, space, SERVER_READ_CHUNK);
+        probe_block_end(thread, PROBE_CALL_READ, fd);
+        if (n == -EINTR)
+            continue;               /* a signal: re-check stop_requested */
+        if (n <= 0)
+            break;                  /* peer closed, or reset: nothing to answer */
+        buffer_commit(&in, (size_t)n);
+        probe_emit(thread, PROBE_EV_READ, fd, (uint64_t)n, 0);
+        probe_gauge_add(probe, PROBE_GAUGE_BYTES_IN, n);
+
+        /* Answer every complete request that is already here. */
+        for (;;) {
+            struct http_request req;
+            enum http_parse_result r =
+                http_parse(&parser, buffer_peek(&in), buffer_pending(&in), &req);
+            if (r == HTTP_PARSE_NEED_MORE)
+                break;
+            if (r == HTTP_PARSE_ERROR) {
+                reply_parse_error_append(probe, &req, &out);
+                keep_alive = false;
+                break;
+            }
+            if (connection_is_ready)
+                probe_gauge_set(probe, PROBE_GAUGE_Q_PIPELINED,
+                                count_pipelined(server, buffer_peek(&in) + req.total_len,
+                                                buffer_pending(&in) - req.total_len));
+            bool keep = handle_request(server, thread, fd, &req, &out, !connection_is_ready);
+            buffer_consume(&in, req.total_len);
+            if (!keep) {
+                keep_alive = false;
+                break;
+            }
+        }
+        buffer_compact(&in);
+        if (flush_output(thread, probe, fd, &out) < 0)
+            break;
+    }
+    if (connection_is_ready) {
+        probe_gauge_set(probe, PROBE_GAUGE_READY, 0);
+        probe_gauge_set(probe, PROBE_GAUGE_Q_PIPELINED, 0);
+    }
+    buffer_free(&in);
+    buffer_free(&out);
+    probe_emit(thread, PROBE_EV_CLOSE, fd, 0, 0);
+    probe_gauge_add(probe, PROBE_GAUGE_CLOSES, 1);
+    probe_gauge_add(probe, PROBE_GAUGE_CONNECTIONS, -1);
+    /* When we close first (an error, or Connection: close), the client
+     * may still be sending; see net_lingering_close() for why we wait. */
+    if (!keep_alive)
+        net_lingering_close(fd);
+    else
+        close(fd);
+}
