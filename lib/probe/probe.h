@@ -164,6 +164,10 @@ int  probe_create(struct probe **out, const struct probe_config *config,
 void probe_destroy(struct probe *probe);
 const char *probe_name(const struct probe *probe);  /* "" for NULL */
 
+/* Updates the port readers see, e.g. once bind() picked an ephemeral
+ * port after probe_create(). */
+void probe_set_port(struct probe *probe, int port);
+
 /* Claims a ring for the calling thread.  Returns NULL only when probe is
  * NULL or memory runs out; with no ring free the handle still works and
  * counts drops. Emits PROBE_EV_THREAD_START, and PROBE_EV_THREAD_EXIT at
@@ -212,6 +216,7 @@ static inline int probe_create(struct probe **out, const struct probe_config *c,
 { (void)c; (void)e; (void)el; *out = NULL; return 0; }
 static inline void probe_destroy(struct probe *p) { (void)p; }
 static inline const char *probe_name(const struct probe *p) { (void)p; return ""; }
+static inline void probe_set_port(struct probe *p, int port) { (void)p; (void)port; }
 static inline struct probe_thread *probe_thread_begin(struct probe *p, const char *r)
 { (void)p; (void)r; return NULL; }
 static inline void probe_thread_end(struct probe_thread *t) { (void)t; }

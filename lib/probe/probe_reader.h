@@ -96,6 +96,12 @@ size_t probe_reader_events(struct probe_reader *reader,
                            struct probe_event_record *out, size_t max,
                            uint64_t *missed);
 
+/* Renders a snapshot as the same JSON that probe_stats_json() serves on
+ * GET /stats (for `evlab stats`).  Returns the length written, or
+ * -ENOSPC when buf is too small. */
+int probe_snapshot_json(const struct probe_info *info, const struct probe_snapshot *snapshot,
+                        char *buf, size_t buf_len);
+
 /* Lists segments in /dev/shm named evlab.*, alive or not; stores at most
  * `max` in out and returns the total found, or a negative errno. */
 int probe_list(struct probe_info *out, size_t max);
