@@ -38,6 +38,10 @@ int    buffer_appendf(struct buffer *b, const char *fmt, ...)
 /* Makes room for at least `n` more bytes and returns where to write them
  * (then call buffer_commit with how many were written). NULL on failure. */
 char  *buffer_reserve(struct buffer *b, size_t n);
+/* Like buffer_reserve, but says why it failed: 0, -ENOBUFS (the pending
+ * bytes would pass `limit`) or -ENOMEM.  After 0, appending up to `n`
+ * bytes cannot fail.  (Added with buffer.c.) */
+int    buffer_ensure(struct buffer *b, size_t n);
 void   buffer_commit(struct buffer *b, size_t n);
 void   buffer_consume(struct buffer *b, size_t n);
 void   buffer_compact(struct buffer *b);

@@ -31,6 +31,24 @@
  *       Transfer-Encoding (chunked)
  * After an error the connection must be closed: the parser cannot know
  * where the next request would begin.
+ *
+ * State between calls (details in http_parser.c):
+ *   - On HTTP_PARSE_DONE the parser has already reset itself for the next
+ *     request: do not call http_parser_init again, just consume
+ *     req.total_len bytes and call http_parse on what remains.  On
+ *     HTTP_PARSE_ERROR it resets too, but the connection must close.
+ *   - On HTTP_PARSE_NEED_MORE the contents of *req are unspecified.
+ *     Between calls the caller may move the pending bytes (its buffer may
+ *     grow or compact) but must not drop or change them.
+ *   - Lines may end in CRLF or in a bare LF (both accepted everywhere);
+ *     a CR that is not followed by LF is a control character: 400.  One
+ *     empty line before the request line is ignored.
+ *   - Header block limit: up to HTTP_MAX_HEADER_BYTES bytes including the
+ *     final empty line is accepted; as soon as that many bytes are here
+ *     without the empty line, 431.  A method that cannot be ours is
+ *     refused from its first bytes (400 or 501), before the line ends.
+ *   - Body limit: Content-Length == max_body is accepted, above it is 413,
+ *     reported as soon as the header block is complete.
  */
 #ifndef EVLAB_HTTP_PARSER_H
 #define EVLAB_HTTP_PARSER_H

@@ -1,0 +1,123 @@
+/*
+ * http_response.c — formats replies into a connection's output buffer.
+ *
+ * Design.  A reply is a status line, three header fields at most and the
+ * body.  The head is formatted into a small array on the stack first, so
+ * its length is known; then room for head and body is reserved in one
+ * go.  Either the whole reply lands in the buffer or (when the output
+ * limit is reached) nothing does: a half-written reply would corrupt the
+ * stream for every pipelined reply behind it.
+ *
+ * Every reply carries Content-Length, even an empty one, because a
+ * keep-alive client has no other way to find where the reply ends.
+ * HTTP/1.1 keeps the connection by default, so "Connection: keep-alive"
+ * is never needed; "Connection: close" is sent whenever we will close.
+ */
+#include "http/http_response.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Longest head we format: status line, the three fields and a generous
+ * allowance for the content type.  A longer content type is a caller
+ * bug (they are all string literals in evlab). */
+#define HTTP_RESPONSE_HEAD_MAX 512
+
+const char *http_status_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default:  return "Unknown";
+    }
+}
+
+/* Formats the head into `head` and returns its length. */
+static size_t format_head(char *head, size_t size, int status, const char *content_type,
+                          size_t body_len, bool keep_alive)
+{
+    int n;
+
+    assert(status >= 100 && status <= 999);
+    n = snprintf(head, size,
+                 "HTTP/1.1 %d %s\r\n"
+                 "%s%s%s"
+                 "Content-Length: %zu\r\n"
+                 "%s"
+                 "\r\n",
+                 status, http_status_reason(status),
+                 content_type != NULL ? "Content-Type: " : "",
+                 content_type != NULL ? content_type : "",
+                 content_type != NULL ? "\r\n" : "",
+                 body_len,
+                 keep_alive ? "" : "Connection: close\r\n");
+    assert(n > 0 && (size_t)n < size);
+    return (size_t)n;
+}
+
+int http_response_append_head(struct buffer *out, int status, const char *content_type,
+                              size_t body_len, bool keep_alive)
+{
+    char head[HTTP_RESPONSE_HEAD_MAX];
+    size_t head_len;
+
+    assert(out != NULL);
+    head_len = format_head(head, sizeof head, status, content_type, body_len, keep_alive);
+    return buffer_append(out, head, head_len);
+}
+
+int http_response_append(struct buffer *out, int status, const char *content_type,
+                         const void *body, size_t body_len, bool keep_alive)
+{
+    char head[HTTP_RESPONSE_HEAD_MAX];
+    size_t head_len;
+    int err;
+
+    assert(out != NULL);
+    assert(body != NULL || body_len == 0);
+    head_len = format_head(head, sizeof head, status, content_type, body_len, keep_alive);
+    if (body_len > SIZE_MAX - head_len)
+        return -ENOBUFS;
+
+    /* One reservation for the whole reply: all of it or none of it.  After
+     * it succeeds, both appends fit in the free tail and cannot fail. */
+    err = buffer_ensure(out, head_len + body_len);
+    if (err != 0)
+        return err;
+    err = buffer_append(out, head, head_len);
+    assert(err == 0);
+    err = buffer_append(out, body, body_len);
+    assert(err == 0);
+    return 0;
+}
+
+int http_error_append(struct buffer *out, int status, const char *detail)
+{
+    char body[HTTP_RESPONSE_HEAD_MAX];
+    int n;
+
+    assert(out != NULL);
+    /* "413 Payload Too Large: body larger than the server accepts\n".
+     * A detail too long for the array is cut, which is fine for prose. */
+    if (detail != NULL && detail[0] != '\0')
+        n = snprintf(body, sizeof body, "%d %s: %s\n", status,
+                     http_status_reason(status), detail);
+    else
+        n = snprintf(body, sizeof body, "%d %s\n", status, http_status_reason(status));
+    assert(n > 0);
+    if ((size_t)n >= sizeof body) {
+        n = (int)sizeof body - 1;
+        body[n - 1] = '\n';
+    }
+    return http_response_append(out, status, "text/plain", body, (size_t)n, false);
+}

@@ -1,0 +1,716 @@
+/*
+ * test_http_parser.c — the incremental request parser.
+ *
+ * The central property: however the bytes of a request are split across
+ * reads, the parse is the same as when they all arrive at once.  Every
+ * call here gets its bytes in a fresh heap block of exactly `len` bytes,
+ * so AddressSanitizer catches any read past `len`, and the bytes move
+ * between calls the way a growing buffer moves them.
+ *
+ * Then: pipelining, each error status with a realistic input, every limit
+ * at its bound and one past, and the keep-alive rules.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buffer.h"
+#include "http/http_parser.h"
+
+#define MAX_BODY 1000
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* A copy of data[0 .. len) in a block of exactly len bytes (at least 1,
+ * so malloc never returns NULL for a valid request). */
+static char *exact_copy(const char *data, size_t len)
+{
+    char *copy = malloc(len > 0 ? len : 1);
+    assert_non_null(copy);
+    if (len > 0)
+        memcpy(copy, data, len);
+    return copy;
+}
+
+/* The parsed request with pointers turned into offsets from the start of
+ * the data, so parses of different copies can be compared exactly. */
+struct parsed {
+    enum http_parse_result result;
+    int error_status;
+    enum http_method method;
+    size_t target_off, target_len, path_off, path_len, query_off, query_len;
+    int version_minor;
+    bool keep_alive;
+    size_t header_count;
+    size_t name_off[HTTP_MAX_HEADER_FIELDS], name_len[HTTP_MAX_HEADER_FIELDS];
+    size_t value_off[HTTP_MAX_HEADER_FIELDS], value_len[HTTP_MAX_HEADER_FIELDS];
+    size_t body_off, body_len, total_len;
+};
+
+static size_t offset_in(const char *base, size_t len, const char *p, size_t n)
+{
+    /* Every pointer of a parsed request lies inside the data handed in. */
+    assert_true(p >= base && p + n <= base + len);
+    return (size_t)(p - base);
+}
+
+static void record(struct parsed *out, enum http_parse_result r,
+                   const struct http_request *req, const char *base, size_t len)
+{
+    memset(out, 0, sizeof *out);
+    out->result = r;
+    if (r == HTTP_PARSE_ERROR) {
+        out->error_status = req->error_status;
+        assert_non_null(req->error_reason);
+        return;
+    }
+    if (r != HTTP_PARSE_DONE)
+        return;
+    out->method = req->method;
+    out->target_off = offset_in(base, len, req->target, req->target_len);
+    out->target_len = req->target_len;
+    out->path_off = offset_in(base, len, req->path, req->path_len);
+    out->path_len = req->path_len;
+    out->query_off = offset_in(base, len, req->query, req->query_len);
+    out->query_len = req->query_len;
+    out->version_minor = req->version_minor;
+    out->keep_alive = req->keep_alive;
+    out->header_count = req->header_count;
+    for (size_t i = 0; i < req->header_count; i++) {
+        out->name_off[i] = offset_in(base, len, req->headers[i].name, req->headers[i].name_len);
+        out->name_len[i] = req->headers[i].name_len;
+        out->value_off[i] = offset_in(base, len, req->headers[i].value, req->headers[i].value_len);
+        out->value_len[i] = req->headers[i].value_len;
+    }
+    out->body_off = offset_in(base, len, req->body, req->body_len);
+    out->body_len = req->body_len;
+    out->total_len = req->total_len;
+    assert_true(req->total_len <= len);
+}
+
+/* Parses data[0 .. len) in one call. */
+static void parse_whole(const char *data, size_t len, size_t max_body, struct parsed *out)
+{
+    struct http_parser p;
+    struct http_request req;
+    char *copy = exact_copy(data, len);
+
+    http_parser_init(&p, max_body);
+    record(out, http_parse(&p, copy, len, &req), &req, copy, len);
+    free(copy);
+}
+
+/* Feeds the prefixes data[0 .. cuts[0]), data[0 .. cuts[1]), ... and then
+ * the whole, each in a fresh exact-size copy, stopping at the first call
+ * that does not need more.  Asserts that earlier calls needed more. */
+static void parse_in_steps(const char *data, size_t len, size_t max_body,
+                           const size_t *cuts, size_t ncuts, struct parsed *out)
+{
+    struct http_parser p;
+    struct http_request req;
+
+    http_parser_init(&p, max_body);
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t n = i < ncuts ? cuts[i] : len;
+        char *copy = exact_copy(data, n);
+        enum http_parse_result r = http_parse(&p, copy, n, &req);
+
+        if (r == HTTP_PARSE_NEED_MORE && p.header_len == 0) {
+            /* O(total bytes): the search resumes where it stopped, at most
+             * two bytes behind what has arrived. */
+            assert_true(p.scanned + 2 >= (n < HTTP_MAX_HEADER_BYTES ? n : HTTP_MAX_HEADER_BYTES));
+        }
+        if (r != HTTP_PARSE_NEED_MORE || i == ncuts) {
+            record(out, r, &req, copy, n);
+            free(copy);
+            return;
+        }
+        free(copy);
+    }
+}
+
+static void assert_same_parse(const struct parsed *a, const struct parsed *b)
+{
+    assert_int_equal(a->result, b->result);
+    assert_int_equal(a->error_status, b->error_status);
+    assert_memory_equal(a, b, sizeof *a);
+}
+
+/* ---- sample requests --------------------------------------------------- */
+
+static const char *const samples[] = {
+    "GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: curl/8.5\r\nAccept: */*\r\n\r\n",
+    "GET /echo?x=1&y=2 HTTP/1.0\r\nHost: a\r\nConnection: Keep-Alive\r\n\r\n",
+    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\n"
+        "abcdefghijklmnopqrstuvwxyz",
+    /* Bare LF line ends, as typed into nc. */
+    "PUT /echo HTTP/1.1\nContent-Length: 3\nX-Blank:   \t\n\nabc",
+    /* One empty line before the request line is skipped. */
+    "\r\nHEAD /sleep/5?block=1 HTTP/1.1\r\nConnection: close\r\nX-Odd:  a b  \r\n\r\n",
+    /* A body of zero bytes, and a method with no body route. */
+    "DELETE /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+};
+#define SAMPLE_COUNT (sizeof samples / sizeof samples[0])
+
+/* Requests that must fail with the same status however they arrive. */
+static const struct {
+    const char *text;
+    int status;
+} bad_samples[] = {
+    { "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400 },
+    { "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400 },
+    { "BREW /pot HTTP/1.1\r\n\r\n", 501 },
+    { "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501 },
+    { "POST /echo HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", 413 },
+    { "GET / HTTP/3.0\r\n\r\n", 400 },
+};
+#define BAD_SAMPLE_COUNT (sizeof bad_samples / sizeof bad_samples[0])
+
+/* ---- the split property ------------------------------------------------ */
+
+static void test_samples_parse_as_expected(void **state)
+{
+    struct http_parser p;
+    struct http_request req;
+    const char *s;
+
+    (void)state;
+    http_parser_init(&p, MAX_BODY);
+    s = samples[0];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.method, HTTP_GET);
+    assert_int_equal(req.target_len, 1);
+    assert_memory_equal(req.path, "/", 1);
+    assert_int_equal(req.query_len, 0);
+    assert_int_equal(req.version_minor, 1);
+    assert_true(req.keep_alive);
+    assert_int_equal(req.header_count, 3);
+    assert_memory_equal(req.headers[0].name, "Host", 4);
+    assert_int_equal(req.headers[0].value_len, strlen("localhost:8080"));
+    assert_memory_equal(req.headers[0].value, "localhost:8080", 14);
+    assert_int_equal(req.body_len, 0);
+    assert_int_equal(req.total_len, strlen(s));
+    /* The parser reset itself: ready for the next request. */
+    assert_int_equal(p.scanned, 0);
+    assert_int_equal(p.header_len, 0);
+    assert_int_equal(p.body_len, 0);
+
+    s = samples[1];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_memory_equal(req.target, "/echo?x=1&y=2", 13);
+    assert_int_equal(req.path_len, 5);
+    assert_memory_equal(req.path, "/echo", 5);
+    assert_int_equal(req.query_len, 7);
+    assert_memory_equal(req.query, "x=1&y=2", 7);
+    assert_int_equal(req.version_minor, 0);
+    assert_true(req.keep_alive);
+
+    s = samples[2];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.method, HTTP_POST);
+    assert_int_equal(req.body_len, 26);
+    assert_memory_equal(req.body, "abcdefghijklmnopqrstuvwxyz", 26);
+    assert_int_equal(req.total_len, strlen(s));
+
+    s = samples[3];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.method, HTTP_PUT);
+    assert_int_equal(req.header_count, 2);
+    assert_int_equal(req.headers[1].value_len, 0);          /* blanks trimmed */
+    assert_memory_equal(req.body, "abc", 3);
+
+    s = samples[4];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.method, HTTP_HEAD);
+    assert_false(req.keep_alive);
+    assert_memory_equal(req.query, "block=1", 7);
+    assert_int_equal(req.headers[1].value_len, 3);           /* "a b" */
+    assert_memory_equal(req.headers[1].value, "a b", 3);
+    assert_int_equal(req.total_len, strlen(s));
+
+    s = samples[5];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.method, HTTP_DELETE);
+    assert_int_equal(req.body_len, 0);
+}
+
+static void test_one_byte_at_a_time(void **state)
+{
+    size_t cuts[512];
+
+    (void)state;
+    for (size_t s = 0; s < SAMPLE_COUNT; s++) {
+        size_t len = strlen(samples[s]);
+        struct parsed whole, stepped;
+
+        assert_true(len < 512);
+        for (size_t i = 0; i + 1 < len; i++)
+            cuts[i] = i + 1;
+        parse_whole(samples[s], len, MAX_BODY, &whole);
+        assert_int_equal(whole.result, HTTP_PARSE_DONE);
+        assert_int_equal(whole.total_len, len);
+        parse_in_steps(samples[s], len, MAX_BODY, cuts, len - 1, &stepped);
+        assert_same_parse(&whole, &stepped);
+    }
+}
+
+static void test_every_two_way_split(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < SAMPLE_COUNT; s++) {
+        size_t len = strlen(samples[s]);
+        struct parsed whole, split;
+
+        parse_whole(samples[s], len, MAX_BODY, &whole);
+        for (size_t cut = 1; cut < len; cut++) {
+            parse_in_steps(samples[s], len, MAX_BODY, &cut, 1, &split);
+            assert_same_parse(&whole, &split);
+        }
+    }
+}
+
+static void test_errors_same_under_any_split(void **state)
+{
+    size_t cuts[512];
+
+    (void)state;
+    for (size_t s = 0; s < BAD_SAMPLE_COUNT; s++) {
+        const char *text = bad_samples[s].text;
+        size_t len = strlen(text);
+        struct parsed whole, split;
+
+        parse_whole(text, len, MAX_BODY, &whole);
+        assert_int_equal(whole.result, HTTP_PARSE_ERROR);
+        assert_int_equal(whole.error_status, bad_samples[s].status);
+        for (size_t cut = 1; cut < len; cut++) {
+            parse_in_steps(text, len, MAX_BODY, &cut, 1, &split);
+            assert_same_parse(&whole, &split);
+        }
+        for (size_t i = 0; i + 1 < len; i++)
+            cuts[i] = i + 1;
+        parse_in_steps(text, len, MAX_BODY, cuts, len - 1, &split);
+        assert_same_parse(&whole, &split);
+    }
+}
+
+/* ---- pipelining -------------------------------------------------------- */
+
+static const char pipeline[] =
+    "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+    "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+    "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n";
+
+static void check_pipeline_request(int index, const struct http_request *req)
+{
+    switch (index) {
+    case 0:
+        assert_int_equal(req->method, HTTP_GET);
+        assert_memory_equal(req->path, "/a", 2);
+        assert_int_equal(req->body_len, 0);
+        assert_true(req->keep_alive);
+        break;
+    case 1:
+        assert_int_equal(req->method, HTTP_POST);
+        assert_int_equal(req->body_len, 5);
+        assert_memory_equal(req->body, "hello", 5);
+        assert_true(req->keep_alive);
+        break;
+    case 2:
+        assert_int_equal(req->method, HTTP_GET);
+        assert_memory_equal(req->path, "/c", 2);
+        assert_false(req->keep_alive);
+        break;
+    default:
+        fail_msg("more requests than were sent");
+    }
+}
+
+static void test_pipelined_in_one_buffer(void **state)
+{
+    struct http_parser p;
+    struct http_request req;
+    size_t len = sizeof pipeline - 1, pos = 0;
+    char *copy = exact_copy(pipeline, len);
+    int count = 0;
+
+    (void)state;
+    http_parser_init(&p, MAX_BODY);
+    /* The loop from http_parser.h, with a plain offset as the cursor. */
+    for (;;) {
+        enum http_parse_result r = http_parse(&p, copy + pos, len - pos, &req);
+        if (r == HTTP_PARSE_NEED_MORE)
+            break;
+        assert_int_equal(r, HTTP_PARSE_DONE);
+        check_pipeline_request(count++, &req);
+        pos += req.total_len;
+    }
+    assert_int_equal(count, 3);
+    assert_int_equal(pos, len);
+    free(copy);
+}
+
+/* The same three requests arriving in chunks of every size from 1 byte
+ * to all at once, through a real struct buffer driven as the server
+ * models drive it. */
+static void test_pipelined_any_chunk_size(void **state)
+{
+    size_t len = sizeof pipeline - 1;
+
+    (void)state;
+    for (size_t chunk = 1; chunk <= len; chunk++) {
+        struct http_parser p;
+        struct http_request req;
+        struct buffer in;
+        size_t sent = 0;
+        int count = 0;
+
+        buffer_init(&in, 4096);
+        http_parser_init(&p, MAX_BODY);
+        while (sent < len) {
+            size_t n = len - sent < chunk ? len - sent : chunk;
+            assert_int_equal(buffer_append(&in, pipeline + sent, n), 0);
+            sent += n;
+            for (;;) {
+                enum http_parse_result r =
+                    http_parse(&p, buffer_peek(&in), buffer_pending(&in), &req);
+                if (r == HTTP_PARSE_NEED_MORE)
+                    break;
+                assert_int_equal(r, HTTP_PARSE_DONE);
+                check_pipeline_request(count++, &req);
+                buffer_consume(&in, req.total_len);
+            }
+        }
+        assert_int_equal(count, 3);
+        assert_int_equal(buffer_pending(&in), 0);
+        buffer_free(&in);
+    }
+}
+
+/* ---- error statuses ---------------------------------------------------- */
+
+static void expect_status(const char *text, size_t len, size_t max_body, int status)
+{
+    struct parsed out;
+
+    parse_whole(text, len, max_body, &out);
+    if (out.result != HTTP_PARSE_ERROR || out.error_status != status)
+        fail_msg("input \"%.*s\": result %d status %d, expected error %d",
+                 (int)len, text, out.result, out.error_status, status);
+}
+
+static void expect_str(const char *text, int status)
+{
+    expect_status(text, strlen(text), MAX_BODY, status);
+}
+
+static void expect_done(const char *text)
+{
+    struct parsed out;
+
+    parse_whole(text, strlen(text), MAX_BODY, &out);
+    if (out.result != HTTP_PARSE_DONE)
+        fail_msg("input \"%s\": result %d status %d, expected DONE",
+                 text, out.result, out.error_status);
+}
+
+static void test_400_malformed(void **state)
+{
+    static const char nul_in_header[] = "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n";
+
+    (void)state;
+    /* Request line. */
+    expect_str("GET /\r\n\r\n", 400);
+    expect_str("GET  / HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1 \r\n\r\n", 400);
+    expect_str("GET index.html HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\rX\n\r\n", 400);
+    expect_str(" GET / HTTP/1.1\r\n\r\n", 400);
+    expect_str("\r\n\r\nGET / HTTP/1.1\r\n\r\n", 400);     /* two empty lines */
+    expect_str("GET /a\tb HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET /\x80 HTTP/1.1\r\n\r\n", 400);
+    /* Version other than 1.0 / 1.1. */
+    expect_str("GET / HTTP/1.2\r\n\r\n", 400);
+    expect_str("GET / HTTP/2.0\r\n\r\n", 400);
+    expect_str("GET / HTTP/0.9\r\n\r\n", 400);
+    expect_str("GET / http/1.1\r\n\r\n", 400);
+    expect_str("GET / HTTP/11\r\n\r\n", 400);
+    /* Header syntax. */
+    expect_str("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400);       /* space before colon */
+    expect_str("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\r\n: empty-name\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\r\nA(b): c\r\n\r\n", 400);
+    /* NUL and control characters in the header block. */
+    expect_status(nul_in_header, sizeof nul_in_header - 1, MAX_BODY, 400);
+    expect_str("GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400);
+    expect_str("GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n", 400);
+    /* Content-Length. */
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400);
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 400);
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", 400);
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: \r\n\r\n", 400);
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: 5 5\r\n\r\nhello", 400);
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 4\r\n\r\nhello", 400);
+    /* Duplicates that agree are fine. */
+    expect_done("POST /echo HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
+}
+
+/* Garbage is refused from its first bytes, not after 8 KiB. */
+static void test_400_early_on_garbage(void **state)
+{
+    static const char tls_hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    struct http_parser p;
+    struct http_request req;
+
+    (void)state;
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, tls_hello, sizeof tls_hello - 1, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 400);
+
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, "GE", 2, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, "GE{", 3, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 400);
+
+    /* A too-long method cannot be ours: 501 before the line ends. */
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, "PROPFIND", 8, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 501);
+}
+
+static void test_501_not_implemented(void **state)
+{
+    (void)state;
+    expect_str("BREW /coffee HTTP/1.1\r\n\r\n", 501);
+    expect_str("PATCH /echo HTTP/1.1\r\n\r\n", 501);
+    expect_str("get / HTTP/1.1\r\n\r\n", 501);            /* methods are case-sensitive */
+    expect_str("OPTIONS / HTTP/1.1\r\n\r\n", 501);
+    expect_str("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501);
+    expect_str("POST /echo HTTP/1.1\r\ntransfer-encoding: identity\r\n\r\n", 501);
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: 5\r\n"
+               "Transfer-Encoding: chunked\r\n\r\nhello", 501);
+}
+
+/* Content-Length above max_body is refused once the headers are in,
+ * before a single body byte arrives; exactly max_body is accepted. */
+static void test_413_body_limit(void **state)
+{
+    char text[2200];
+    struct http_parser p;
+    struct http_request req;
+    int n;
+
+    (void)state;
+    n = snprintf(text, sizeof text, "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, text, (size_t)n, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 413);
+
+    /* At the bound: headers first (need more), then the body. */
+    n = snprintf(text, sizeof text, "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n", MAX_BODY);
+    memset(text + n, 'b', MAX_BODY);
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, text, (size_t)n, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(p.header_len, (size_t)n);
+    assert_int_equal(p.body_len, MAX_BODY);
+    assert_int_equal(http_parse(&p, text, (size_t)n + MAX_BODY - 1, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, text, (size_t)n + MAX_BODY, &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.body_len, MAX_BODY);
+    assert_int_equal(req.total_len, (size_t)n + MAX_BODY);
+
+    /* A number too big for any integer type is still just "too large". */
+    expect_str("POST /echo HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", 413);
+}
+
+/* Builds "GET / HTTP/1.1\r\nX-Pad: aaa...\r\n\r\n" of exactly `total`
+ * bytes into buf (which has room for it plus `extra`). */
+static size_t build_padded(char *buf, size_t total)
+{
+    static const char head[] = "GET / HTTP/1.1\r\nX-Pad: ";
+    size_t head_len = sizeof head - 1, pad = total - head_len - 4;
+
+    memcpy(buf, head, head_len);
+    memset(buf + head_len, 'a', pad);
+    memcpy(buf + head_len + pad, "\r\n\r\n", 4);
+    return total;
+}
+
+static void test_431_header_bytes(void **state)
+{
+    static const char next[] = "GET /next HTTP/1.1\r\n\r\n";
+    char *buf = malloc(HTTP_MAX_HEADER_BYTES + 64);
+    struct http_parser p;
+    struct http_request req;
+    size_t n;
+
+    (void)state;
+    assert_non_null(buf);
+
+    /* Exactly HTTP_MAX_HEADER_BYTES, with a pipelined request behind it
+     * so the bytes after the block are there too: accepted. */
+    n = build_padded(buf, HTTP_MAX_HEADER_BYTES);
+    memcpy(buf + n, next, sizeof next - 1);
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, buf, n - 1, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, buf, n + sizeof next - 1, &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.total_len, HTTP_MAX_HEADER_BYTES);
+    assert_int_equal(http_parse(&p, buf + n, sizeof next - 1, &req), HTTP_PARSE_DONE);
+    assert_memory_equal(req.path, "/next", 5);
+
+    /* One byte more: refused as soon as HTTP_MAX_HEADER_BYTES bytes are
+     * here without the empty line, not only when it finally arrives. */
+    n = build_padded(buf, HTTP_MAX_HEADER_BYTES + 1);
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, buf, HTTP_MAX_HEADER_BYTES - 1, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, buf, HTTP_MAX_HEADER_BYTES, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 431);
+    expect_status(buf, n, MAX_BODY, 431);
+
+    /* A header that never ends, sent 1 KiB at a time. */
+    memset(buf, 'a', HTTP_MAX_HEADER_BYTES + 64);
+    memcpy(buf, "GET / HTTP/1.1\r\nX: ", 19);
+    http_parser_init(&p, MAX_BODY);
+    for (n = 1024; n < HTTP_MAX_HEADER_BYTES; n += 1024)
+        assert_int_equal(http_parse(&p, buf, n, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, buf, HTTP_MAX_HEADER_BYTES + 64, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 431);
+    free(buf);
+}
+
+/* "GET / HTTP/1.1" with `fields` header fields. */
+static size_t build_fields(char *buf, size_t size, int fields)
+{
+    size_t n = (size_t)snprintf(buf, size, "GET / HTTP/1.1\r\n");
+
+    for (int i = 0; i < fields; i++)
+        n += (size_t)snprintf(buf + n, size - n, "X-F%d: %d\r\n", i, i);
+    n += (size_t)snprintf(buf + n, size - n, "\r\n");
+    assert_true(n < size);
+    return n;
+}
+
+static void test_431_header_count(void **state)
+{
+    char buf[4096];
+    struct parsed out;
+    size_t n;
+
+    (void)state;
+    n = build_fields(buf, sizeof buf, HTTP_MAX_HEADER_FIELDS);
+    parse_whole(buf, n, MAX_BODY, &out);
+    assert_int_equal(out.result, HTTP_PARSE_DONE);
+    assert_int_equal(out.header_count, HTTP_MAX_HEADER_FIELDS);
+
+    n = build_fields(buf, sizeof buf, HTTP_MAX_HEADER_FIELDS + 1);
+    expect_status(buf, n, MAX_BODY, 431);
+}
+
+/* ---- keep-alive -------------------------------------------------------- */
+
+static void test_keep_alive_rules(void **state)
+{
+    static const struct {
+        const char *text;
+        bool keep_alive;
+    } cases[] = {
+        { "GET / HTTP/1.1\r\n\r\n", true },
+        { "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false },
+        { "GET / HTTP/1.1\r\nconnection: CLOSE\r\n\r\n", false },
+        { "GET / HTTP/1.1\r\nConnection: Upgrade, Close\r\n\r\n", false },
+        { "GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", false },
+        { "GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", true },
+        { "GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", true },      /* not the token */
+        { "GET / HTTP/1.0\r\n\r\n", false },
+        { "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true },
+        { "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true },
+        { "GET / HTTP/1.0\r\nCONNECTION:  foo ,KEEP-ALIVE \r\n\r\n", true },
+        { "GET / HTTP/1.0\r\nConnection: close\r\n\r\n", false },
+        { "GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false },
+        { "GET / HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\n", false },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct parsed out;
+        parse_whole(cases[i].text, strlen(cases[i].text), MAX_BODY, &out);
+        assert_int_equal(out.result, HTTP_PARSE_DONE);
+        if (out.keep_alive != cases[i].keep_alive)
+            fail_msg("case %zu (%s): keep_alive %d", i, cases[i].text, out.keep_alive);
+    }
+}
+
+/* ---- lookups and state ------------------------------------------------- */
+
+static void test_find_header_and_method_names(void **state)
+{
+    static const char text[] = "POST /echo HTTP/1.1\r\nHost: h\r\ncontent-LENGTH: 2\r\n\r\nok";
+    struct http_parser p;
+    struct http_request req;
+    const struct http_header *h;
+
+    (void)state;
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, text, sizeof text - 1, &req), HTTP_PARSE_DONE);
+    h = http_find_header(&req, "Content-Length");
+    assert_non_null(h);
+    assert_int_equal(h->value_len, 1);
+    assert_memory_equal(h->value, "2", 1);
+    assert_non_null(http_find_header(&req, "HOST"));
+    assert_null(http_find_header(&req, "Hos"));
+    assert_null(http_find_header(&req, "Accept"));
+
+    assert_string_equal(http_method_name(HTTP_GET), "GET");
+    assert_string_equal(http_method_name(HTTP_HEAD), "HEAD");
+    assert_string_equal(http_method_name(HTTP_POST), "POST");
+    assert_string_equal(http_method_name(HTTP_PUT), "PUT");
+    assert_string_equal(http_method_name(HTTP_DELETE), "DELETE");
+}
+
+static void test_need_more_and_reset(void **state)
+{
+    struct http_parser p;
+    struct http_request req;
+
+    (void)state;
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, "", 0, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, "GET / HTTP/1.1\r\n", 16, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, "GET / HTTP/1.1\r\n\r", 17, &req), HTTP_PARSE_NEED_MORE);
+    assert_int_equal(http_parse(&p, "GET / HTTP/1.1\r\n\r\n", 18, &req), HTTP_PARSE_DONE);
+
+    /* After an error the parser is back at its initial state too. */
+    assert_int_equal(http_parse(&p, "GET / HTTP/1.1\r\nA : b\r\n\r\n", 25, &req), HTTP_PARSE_ERROR);
+    assert_int_equal(p.scanned, 0);
+    assert_int_equal(p.header_len, 0);
+    assert_int_equal(p.max_body, MAX_BODY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_samples_parse_as_expected),
+        cmocka_unit_test(test_one_byte_at_a_time),
+        cmocka_unit_test(test_every_two_way_split),
+        cmocka_unit_test(test_errors_same_under_any_split),
+        cmocka_unit_test(test_pipelined_in_one_buffer),
+        cmocka_unit_test(test_pipelined_any_chunk_size),
+        cmocka_unit_test(test_400_malformed),
+        cmocka_unit_test(test_400_early_on_garbage),
+        cmocka_unit_test(test_501_not_implemented),
+        cmocka_unit_test(test_413_body_limit),
+        cmocka_unit_test(test_431_header_bytes),
+        cmocka_unit_test(test_431_header_count),
+        cmocka_unit_test(test_keep_alive_rules),
+        cmocka_unit_test(test_find_header_and_method_names),
+        cmocka_unit_test(test_need_more_and_reset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
