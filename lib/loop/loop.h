@@ -116,4 +116,19 @@ void loop_set_pending_source(struct loop *loop, size_t (*pending)(void *), void 
 
 struct probe_thread *loop_probe(struct loop *loop);
 
+/* --- Added for the loop's own helpers (wakeup.c, worker_pool.c). ------ */
+
+/* Like loop_io_start(), for a watcher the loop needs for itself (the
+ * wakeup eventfd, the worker pool's completion eventfd): it is dispatched
+ * like any other but is not counted by loop_active_io_count(), so it does
+ * not by itself keep loop_run() going.  Stop it with loop_io_stop(). */
+int  loop_io_start_internal(struct loop *loop, struct loop_io *io, unsigned events);
+
+/* An outstanding request (a job submitted to a worker, whose done() has
+ * not run yet) keeps loop_run() going even when no watcher or timer is
+ * active, so its continuation is never lost.  Loop thread only; each
+ * begin is matched by exactly one end. */
+void loop_request_begin(struct loop *loop);
+void loop_request_end(struct loop *loop);
+
 #endif

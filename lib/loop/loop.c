@@ -1,0 +1,629 @@
+/*
+ * loop.c — the event loop: one thread, many fds, a few timers.
+ *
+ * Design.  A turn is the diagram at the top of loop.h, and loop_turn()
+ * below is that diagram in code:
+ *
+ *     1. wait      the backend sleeps until an fd is ready or the nearest
+ *                  timer is due;
+ *     2. collect   what it found becomes this turn's ready list;
+ *     3. dispatch  each entry's callback runs, in list order;
+ *     4. timers    every timer due by now runs, earliest first;
+ *     5. repeat    loop_run() goes round until loop_stop() or nothing is
+ *                  left to wait for.
+ *
+ * Who keeps the loop alive.  loop_run() returns when no user watcher, no
+ * timer and no outstanding request (a worker job whose done() has not run)
+ * is left.  The loop's own watchers — the wakeup eventfd and the worker
+ * pool's completion eventfd — are started with loop_io_start_internal():
+ * they sit in a separate list (`internal`), are not counted by
+ * loop_active_io_count(), and therefore never keep the loop running by
+ * themselves.
+ *
+ * Stopping during a turn.  A callback may stop any watcher, even one
+ * whose event is still waiting further down this turn's ready list, and
+ * may free it right away.  loop_io_stop() therefore clears that watcher's
+ * remaining entries (sets their io to NULL), and dispatch skips them.
+ *
+ * Timers.  The timeout of the wait is the time to the nearest timer,
+ * rounded UP to whole milliseconds: rounding down would wake us before the
+ * timer is due, find nothing to run and wait again for 0 ms — a spin.  A
+ * timer's due time is measured from the real clock when it is started
+ * (not from the cached loop_now_ns()), so it never fires early even when
+ * started at the end of a long callback.  The timer phase runs only timers
+ * that were already started when the phase began: a timer that restarts
+ * itself with delay 0 runs again next turn, not in an endless loop now.
+ *
+ * Instrumentation.  Every probe call of the loop is in this file, on the
+ * seams of the diagram: around the wait (POLL_ENTER/RETURN, the thread
+ * shown as blocked in poll), after collect (READY), around each callback
+ * (DISPATCH_BEGIN/END, handler time) and for each timer (TIMER_FIRE with
+ * its lateness).  QUEUED is published as the turn drains, so a reader sees
+ * it count down.  With no probe thread all of it is skipped.
+ */
+#include "loop/loop.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "loop/backend.h"
+#include "loop/timer_heap.h"
+#include "loop/wakeup.h"
+#include "probe/probe.h"
+
+/* loop_stop() may be called from a signal handler; that is only safe if
+ * the flag is a lock-free atomic. */
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "loop_stop() needs a lock-free atomic bool");
+
+struct loop {
+    /* The backend chosen at loop_new(), and its private state. */
+    const struct backend_ops *backend;
+    void *backend_state;
+
+    /* Instrumentation; both NULL when the loop is not watched. */
+    struct probe_thread *probe_thread;
+    struct probe *probe;
+
+    /* Time and turns. */
+    uint64_t now_ns;             /* cached clock, see loop_now_ns() */
+    uint64_t turns;              /* turns completed */
+    uint64_t turn_wait_ns;       /* time this turn spent in the wait */
+    bool in_turn;                /* a turn is running (no nesting) */
+    atomic_bool stop_requested;  /* set by loop_stop(), read by loop_run() */
+
+    /* What keeps the loop alive. */
+    size_t active_io;            /* user watchers started */
+    size_t requests;             /* outstanding requests (worker jobs) */
+    struct loop_io **internal;   /* the loop's own started watchers */
+    size_t internal_count;
+    size_t internal_capacity;
+
+    /* This turn's ready list, filled by the backend in the wait. */
+    struct backend_event ready[LOOP_MAX_READY_PER_TURN];
+    size_t ready_count;          /* entries the wait produced */
+    size_t ready_next;           /* the next entry to dispatch */
+    size_t undispatched;         /* entries after ready_next not cancelled */
+
+    /* Timers. */
+    struct timer_heap timers;
+    uint64_t next_timer_order;   /* start-order stamp for the next timer */
+    /* The expired timers counted for QUEUED: those due at expired_at_ns
+     * and started before expired_order_end.  expired_at_ns == 0: none. */
+    size_t timers_expired;
+    uint64_t expired_at_ns;
+    uint64_t expired_order_end;
+
+    /* Cross-thread: the wakeup doorbell and the worker pool's count. */
+    struct wakeup wakeup;
+    size_t (*pending_source)(void *data);
+    void *pending_data;
+};
+
+/* The backends a user can choose, in the same order as their names. */
+static const struct backend_ops *const loop_backends[] = { &backend_poll, &backend_epoll };
+const char *const loop_backend_names[] = { "poll", "epoll", NULL };
+_Static_assert(sizeof loop_backends / sizeof loop_backends[0] + 1 ==
+               sizeof loop_backend_names / sizeof loop_backend_names[0],
+               "every backend needs a name and every name a backend");
+
+/* ---------------------------------------------------------------------
+ * Instrumentation helpers: what QUEUED is made of, published in one place.
+ */
+
+static void loop_publish_queue(struct loop *loop)
+{
+    if (loop->probe == NULL)
+        return;
+    size_t completions = loop->pending_source ? loop->pending_source(loop->pending_data) : 0;
+    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)loop->undispatched);
+    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)loop->timers_expired);
+    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
+    probe_gauge_set(loop->probe, PROBE_GAUGE_QUEUED,
+                    (int64_t)(loop->undispatched + loop->timers_expired + completions));
+    probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
+                    (int64_t)timer_heap_count(&loop->timers));
+}
+
+/* ---------------------------------------------------------------------
+ * Timers that are due and waiting for the timer phase (for QUEUED).
+ */
+
+/* Counts the timers due now; remembers which ones, so that stopping one
+ * of them before it runs can take it off the count. */
+static void loop_count_expired_timers(struct loop *loop)
+{
+    loop->timers_expired = timer_heap_count_due(&loop->timers, loop->now_ns);
+    loop->expired_at_ns = loop->now_ns;
+    loop->expired_order_end = loop->next_timer_order;
+}
+
+/* True if timer is one of those counted by loop_count_expired_timers(). */
+static bool loop_timer_counted_expired(const struct loop *loop, const struct loop_timer *timer)
+{
+    return loop->expired_at_ns != 0 && timer->due_ns <= loop->expired_at_ns &&
+           timer->order < loop->expired_order_end;
+}
+
+/* ---------------------------------------------------------------------
+ * The phases of one turn.
+ */
+
+/* The wait may sleep until the nearest timer is due, and no longer than
+ * the caller allows (-1: no limit from the caller). */
+static int loop_wait_timeout(const struct loop *loop, int caller_timeout_ms)
+{
+    int timeout_ms = -1;
+    const struct loop_timer *next = timer_heap_peek(&loop->timers);
+    if (next != NULL) {
+        uint64_t now = clock_now_ns();
+        if (next->due_ns <= now) {
+            timeout_ms = 0;
+        } else {
+            /* Round up: see "Timers" at the top of this file. */
+            uint64_t ms = (next->due_ns - now + 999999) / 1000000;
+            timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
+        }
+    }
+    if (caller_timeout_ms >= 0 && (timeout_ms < 0 || caller_timeout_ms < timeout_ms))
+        timeout_ms = caller_timeout_ms;
+    return timeout_ms;
+}
+
+/* 1. wait: sleep in the backend.  Returns the number of ready entries it
+ * wrote to loop->ready, or a negative errno. */
+static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
+{
+    int timeout_ms = loop_wait_timeout(loop, caller_timeout_ms);
+
+    /* While we sleep nothing is ready: READY drops to 0, the thread shows
+     * as blocked in poll. */
+    probe_gauge_set(loop->probe, PROBE_GAUGE_READY, 0);
+    probe_emit(loop->probe_thread, PROBE_EV_POLL_ENTER, -1,
+               timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms, 0);
+    probe_block_begin(loop->probe_thread, PROBE_CALL_POLL, -1);
+    uint64_t wait_start = clock_now_ns();
+
+    int n = loop->backend->wait(loop->backend_state, timeout_ms, loop->ready,
+                                LOOP_MAX_READY_PER_TURN);
+
+    loop->now_ns = clock_now_ns();
+    loop->turn_wait_ns = loop->now_ns - wait_start;
+    probe_block_end(loop->probe_thread, PROBE_CALL_POLL, -1);
+    probe_emit(loop->probe_thread, PROBE_EV_POLL_RETURN, -1, n > 0 ? (uint64_t)n : 0, 0);
+
+    /* A signal interrupted the sleep: nothing is ready, and the turn goes
+     * on to the timers as after a timeout. */
+    if (n == -EINTR)
+        return 0;
+    return n;
+}
+
+/* 2. collect: the backend's entries become this turn's ready list. */
+static void loop_phase_collect(struct loop *loop, size_t n)
+{
+    loop->ready_count = n;
+    loop->ready_next = 0;
+    loop->undispatched = n;
+    loop_count_expired_timers(loop);
+
+    if (loop->probe != NULL) {
+        probe_gauge_set(loop->probe, PROBE_GAUGE_READY, (int64_t)n);
+        probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_LAST_READY, (int64_t)n);
+        probe_hist_record(loop->probe, PROBE_HIST_POLL_READY, n);
+        loop_publish_queue(loop);
+    }
+}
+
+/* Runs one watcher's callback, timed when instrumented. */
+static void loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents)
+{
+    if (loop->probe_thread == NULL) {
+        io->cb(loop, io, revents);
+        return;
+    }
+    int fd = io->fd;    /* the callback may free io */
+    probe_emit(loop->probe_thread, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
+    uint64_t start = clock_now_ns();
+    io->cb(loop, io, revents);
+    uint64_t duration = clock_now_ns() - start;
+    probe_emit(loop->probe_thread, PROBE_EV_DISPATCH_END, fd, revents, duration);
+    probe_hist_record(loop->probe, PROBE_HIST_DISPATCH_NS, duration);
+}
+
+/* 3. dispatch: every entry of the ready list, in order. */
+static void loop_phase_dispatch(struct loop *loop)
+{
+    while (loop->ready_next < loop->ready_count) {
+        /* Advance first: from here on this entry is not "undispatched",
+         * and a stop inside the callback only scans entries after it. */
+        struct backend_event event = loop->ready[loop->ready_next++];
+        if (event.io == NULL)
+            continue;   /* its watcher was stopped earlier in this turn */
+        loop->undispatched--;
+        loop_publish_queue(loop);
+
+        /* The watcher may have been modified since the wait: deliver only
+         * what it still asks for (errors always). */
+        unsigned revents = event.revents & (event.io->events | LOOP_ERROR);
+        if (revents != 0)
+            loop_dispatch_one(loop, event.io, revents);
+    }
+    loop->ready_count = 0;
+    loop->ready_next = 0;
+}
+
+/* Runs one timer's callback; it has already left the heap. */
+static void loop_fire_timer(struct loop *loop, struct loop_timer *timer)
+{
+    if (loop->probe_thread != NULL) {
+        /* Lateness from the real clock: a slow timer before this one in
+         * the same turn makes this one late, and the view should say so. */
+        uint64_t lateness = clock_now_ns() - timer->due_ns;
+        probe_emit(loop->probe_thread, PROBE_EV_TIMER_FIRE, -1, lateness, 0);
+        probe_hist_record(loop->probe, PROBE_HIST_LOOP_LAG_NS, lateness);
+    }
+    timer->cb(loop, timer);
+}
+
+/* 4. timers: run every timer that is due, earliest first. */
+static void loop_phase_timers(struct loop *loop)
+{
+    /* Callbacks took time since the wait returned; timers that fell due
+     * meanwhile run now rather than one wait later. */
+    loop->now_ns = clock_now_ns();
+    loop_count_expired_timers(loop);
+    loop_publish_queue(loop);
+
+    for (;;) {
+        struct loop_timer *timer = timer_heap_peek(&loop->timers);
+        /* Stop at the first timer that is not due, or that was started
+         * during this phase (see "Timers" at the top).  Because the heap
+         * is ordered by (due, start order), no counted timer is behind it. */
+        if (timer == NULL || !loop_timer_counted_expired(loop, timer))
+            break;
+        timer_heap_remove(&loop->timers, timer);
+        loop->timers_expired--;
+        loop_publish_queue(loop);
+        loop_fire_timer(loop, timer);
+    }
+    assert(loop->timers_expired == 0);
+    loop->expired_at_ns = 0;
+    loop_publish_queue(loop);
+}
+
+/* One turn: the diagram of loop.h, step by step. */
+static int loop_turn(struct loop *loop, int timeout_ms)
+{
+    assert(!loop->in_turn);     /* loop_run() from inside a callback */
+    loop->in_turn = true;
+    uint64_t turn_start = clock_now_ns();
+
+    int n = loop_phase_wait(loop, timeout_ms);      /* 1. wait     */
+    if (n >= 0) {
+        loop_phase_collect(loop, (size_t)n);        /* 2. collect  */
+        loop_phase_dispatch(loop);                  /* 3. dispatch */
+        loop_phase_timers(loop);                    /* 4. timers   */
+    }
+
+    loop->turns++;
+    if (loop->probe != NULL) {
+        uint64_t busy = clock_now_ns() - turn_start - loop->turn_wait_ns;
+        probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_TURNS, (int64_t)loop->turns);
+        probe_gauge_add(loop->probe, PROBE_GAUGE_LOOP_BUSY_NS, (int64_t)busy);
+    }
+    loop->in_turn = false;
+    return n < 0 ? n : 0;
+}
+
+/* Anything left to wait for? (The loop's own watchers do not count.) */
+static bool loop_alive(const struct loop *loop)
+{
+    return loop->active_io > 0 || timer_heap_count(&loop->timers) > 0 || loop->requests > 0;
+}
+
+int loop_run(struct loop *loop)
+{
+    int rc = 0;
+    while (rc == 0 && !atomic_load(&loop->stop_requested) && loop_alive(loop))
+        rc = loop_turn(loop, -1);                   /* 5. repeat   */
+    /* The stop is consumed here, so the next loop_run() runs again.  A
+     * stop requested before loop_run() was called is honoured. */
+    atomic_store(&loop->stop_requested, false);
+    return rc;
+}
+
+int loop_run_once(struct loop *loop, int timeout_ms)
+{
+    return loop_turn(loop, timeout_ms);
+}
+
+/* Safe from any thread and from a signal handler (a lock-free atomic);
+ * follow it with loop_wakeup() if the loop may be asleep in its wait. */
+void loop_stop(struct loop *loop)
+{
+    atomic_store(&loop->stop_requested, true);
+}
+
+/* ---------------------------------------------------------------------
+ * Creating and freeing.
+ */
+
+static const struct backend_ops *loop_find_backend(const char *name)
+{
+    for (size_t i = 0; loop_backend_names[i] != NULL; i++) {
+        if (strcmp(loop_backend_names[i], name) == 0) {
+            assert(strcmp(loop_backends[i]->name, name) == 0);
+            return loop_backends[i];
+        }
+    }
+    return NULL;
+}
+
+int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
+{
+    const struct backend_ops *ops = loop_find_backend(backend ? backend : "poll");
+    if (ops == NULL)
+        return -EINVAL;
+
+    /* calloc: every count starts at zero, every pointer at NULL. */
+    struct loop *loop = calloc(1, sizeof *loop);
+    if (loop == NULL)
+        return -ENOMEM;
+    loop->backend = ops;
+    loop->probe_thread = probe;
+    loop->probe = probe_thread_probe(probe);
+    loop->now_ns = clock_now_ns();
+    atomic_init(&loop->stop_requested, false);
+    timer_heap_init(&loop->timers);
+
+    int rc = ops->open(&loop->backend_state);
+    if (rc < 0) {
+        free(loop);
+        return rc;
+    }
+    /* The doorbell exists from the start, so loop_wakeup() always works;
+     * loop_wakeup_init() only sets what runs when it rings. */
+    rc = wakeup_open(&loop->wakeup, loop, NULL, NULL);
+    if (rc < 0) {
+        ops->close(loop->backend_state);
+        free(loop->internal);
+        free(loop);
+        return rc;
+    }
+    *out = loop;
+    return 0;
+}
+
+void loop_free(struct loop *loop)
+{
+    if (loop == NULL)
+        return;
+    assert(!loop->in_turn);
+    assert(loop->active_io == 0 && "stop every io watcher before loop_free()");
+    assert(timer_heap_count(&loop->timers) == 0 && "stop every timer before loop_free()");
+    assert(loop->requests == 0 && "free the worker pool before loop_free()");
+    wakeup_close(&loop->wakeup, loop);
+    assert(loop->internal_count == 0 && "free the worker pool before loop_free()");
+
+    loop->backend->close(loop->backend_state);
+    timer_heap_free(&loop->timers);
+    free(loop->internal);
+    free(loop);
+}
+
+const char *loop_backend_name(const struct loop *loop)
+{
+    return loop->backend->name;
+}
+
+/* ---------------------------------------------------------------------
+ * io watchers.
+ */
+
+void loop_io_init(struct loop_io *io, int fd, loop_io_cb cb, void *data)
+{
+    *io = (struct loop_io){ .fd = fd, .events = 0, .cb = cb, .data = data, .backend_slot = -1 };
+}
+
+static int loop_io_add(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    assert(io->backend_slot == -1 && "starting a watcher that is already started");
+    assert(io->fd >= 0 && io->cb != NULL);
+    assert((events & ~(LOOP_READABLE | LOOP_WRITABLE | LOOP_ERROR)) == 0);
+    io->events = events;
+    int rc = loop->backend->add(loop->backend_state, io, events);
+    if (rc == 0)
+        assert(io->backend_slot >= 0);
+    return rc;
+}
+
+int loop_io_start(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    int rc = loop_io_add(loop, io, events);
+    if (rc == 0)
+        loop->active_io++;
+    return rc;
+}
+
+int loop_io_start_internal(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    /* Make room first, so nothing needs undoing if the backend says no. */
+    if (loop->internal_count == loop->internal_capacity) {
+        size_t capacity = loop->internal_capacity ? loop->internal_capacity * 2 : 4;
+        struct loop_io **list = realloc(loop->internal, capacity * sizeof *list);
+        if (list == NULL)
+            return -ENOMEM;
+        loop->internal = list;
+        loop->internal_capacity = capacity;
+    }
+    int rc = loop_io_add(loop, io, events);
+    if (rc == 0)
+        loop->internal[loop->internal_count++] = io;
+    return rc;
+}
+
+int loop_io_modify(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    assert(loop_io_active(io) && "modifying a stopped watcher");
+    assert((events & ~(LOOP_READABLE | LOOP_WRITABLE | LOOP_ERROR)) == 0);
+    int rc = loop->backend->modify(loop->backend_state, io, events);
+    if (rc == 0)
+        io->events = events;
+    return rc;
+}
+
+/* Clears io's entries still waiting in this turn's ready list, so that a
+ * watcher stopped (and perhaps freed) by an earlier callback is never
+ * dispatched.  Entries before ready_next were already dispatched. */
+static void loop_forget_ready(struct loop *loop, const struct loop_io *io)
+{
+    for (size_t i = loop->ready_next; i < loop->ready_count; i++) {
+        if (loop->ready[i].io == io) {
+            loop->ready[i].io = NULL;
+            loop->undispatched--;
+        }
+    }
+}
+
+/* Takes io off the internal list; false if it was not on it. */
+static bool loop_forget_internal(struct loop *loop, const struct loop_io *io)
+{
+    for (size_t i = 0; i < loop->internal_count; i++) {
+        if (loop->internal[i] == io) {
+            loop->internal[i] = loop->internal[--loop->internal_count];
+            return true;
+        }
+    }
+    return false;
+}
+
+void loop_io_stop(struct loop *loop, struct loop_io *io)
+{
+    if (!loop_io_active(io))
+        return;     /* already stopped: close paths need not check first */
+    loop->backend->remove(loop->backend_state, io);
+    io->backend_slot = -1;
+    loop_forget_ready(loop, io);
+    if (!loop_forget_internal(loop, io)) {
+        assert(loop->active_io > 0);
+        loop->active_io--;
+    }
+}
+
+bool loop_io_active(const struct loop_io *io)
+{
+    return io->backend_slot >= 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Timers.
+ */
+
+void loop_timer_init(struct loop_timer *timer, loop_timer_cb cb, void *data)
+{
+    *timer = (struct loop_timer){ .due_ns = 0, .cb = cb, .data = data,
+                                  .heap_index = SIZE_MAX, .order = 0 };
+}
+
+/* Starting an active timer restarts it (handy for idle timeouts that are
+ * pushed back on every read). */
+void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ns)
+{
+    assert(timer->cb != NULL);
+    loop_timer_stop(loop, timer);
+
+    uint64_t now = clock_now_ns();
+    timer->due_ns = delay_ns > UINT64_MAX - now ? UINT64_MAX : now + delay_ns;
+    timer->order = loop->next_timer_order++;
+    if (timer_heap_insert(&loop->timers, timer) < 0) {
+        /* loop_timer_start() has no way to report an error, and a timer
+         * that silently never fires is worse than stopping here. */
+        fputs("evlab: out of memory starting a timer\n", stderr);
+        abort();
+    }
+    if (loop->probe != NULL)
+        probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
+                        (int64_t)timer_heap_count(&loop->timers));
+}
+
+void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
+{
+    if (!loop_timer_active(timer))
+        return;
+    if (loop_timer_counted_expired(loop, timer))
+        loop->timers_expired--;     /* it will not run after all */
+    timer_heap_remove(&loop->timers, timer);
+    if (loop->probe != NULL)
+        probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
+                        (int64_t)timer_heap_count(&loop->timers));
+}
+
+bool loop_timer_active(const struct loop_timer *timer)
+{
+    return timer->heap_index != SIZE_MAX;
+}
+
+/* ---------------------------------------------------------------------
+ * Small accessors and the cross-thread doorbell.
+ */
+
+uint64_t loop_now_ns(const struct loop *loop)
+{
+    return loop->now_ns;
+}
+
+int loop_wakeup_init(struct loop *loop, void (*on_wakeup)(struct loop *, void *), void *data)
+{
+    loop->wakeup.cb = on_wakeup;
+    loop->wakeup.data = data;
+    return 0;
+}
+
+void loop_wakeup(struct loop *loop)
+{
+    wakeup_signal(&loop->wakeup);
+}
+
+size_t loop_active_io_count(const struct loop *loop)
+{
+    return loop->active_io;
+}
+
+size_t loop_active_timer_count(const struct loop *loop)
+{
+    return timer_heap_count(&loop->timers);
+}
+
+uint64_t loop_turns(const struct loop *loop)
+{
+    return loop->turns;
+}
+
+void loop_set_pending_source(struct loop *loop, size_t (*pending)(void *), void *data)
+{
+    loop->pending_source = pending;
+    loop->pending_data = data;
+}
+
+struct probe_thread *loop_probe(struct loop *loop)
+{
+    return loop->probe_thread;
+}
+
+void loop_request_begin(struct loop *loop)
+{
+    loop->requests++;
+}
+
+void loop_request_end(struct loop *loop)
+{
+    assert(loop->requests > 0);
+    loop->requests--;
+}
