@@ -20,8 +20,9 @@ for bin in $(find "$dir" -type f -name 'test_*' -perm -u+x | sort) \
     start=$(date +%s)
     timeout --kill-after=10 "$limit" "$bin" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | tail -1)
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | tail -1)
+    # A binary may run several cmocka groups (e.g. one per backend): add them up.
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
     p=${p:-0}; f=${f:-0}
     # A script (not cmocka) that exits 0 is one passing test.
     if [ "$rc" = 0 ] && [ "$p" = 0 ] && [ "$f" = 0 ]; then p=1; fi

@@ -27,8 +27,11 @@ void reply_plan_make(const struct http_request *req, struct reply_plan *plan)
 static bool reply_ok(const struct reply_plan *plan, const char *type,
                      const void *body, size_t len, struct buffer *out)
 {
-    http_response_append(out, 200, type, plan->head ? "" : body,
-                         plan->head ? 0 : len, plan->keep_alive);
+    /* HEAD: the headers GET would send (same Content-Length), no body. */
+    if (plan->head)
+        http_response_append_head(out, 200, type, len, plan->keep_alive);
+    else
+        http_response_append(out, 200, type, body, len, plan->keep_alive);
     return plan->keep_alive;
 }
 

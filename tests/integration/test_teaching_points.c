@@ -24,7 +24,10 @@ static double second_client_wait_ms(int port, const char *slow_path)
     struct client a, b;
     char request[128];
     assert_int_equal(client_connect(&a, port), 0);
-    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\n\r\n", slow_path);
+    /* Connection: close, so the blocking model moves on to B after
+     * answering A instead of waiting for A's next request. */
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nConnection: close\r\n\r\n",
+             slow_path);
     assert_int_equal(client_send_str(&a, request), 0);
     usleep(50000);   /* let A's request reach its handler first */
 
@@ -45,18 +48,28 @@ static double second_client_wait_ms(int port, const char *slow_path)
     return waited;
 }
 
+/* The server of the running test, stopped by teardown even when an
+ * assertion failed half-way. */
+static struct served current;
+
+static int stop_current(void **state)
+{
+    (void)state;
+    if (current.pid > 0 && served_stop(&current) != 0)
+        return -1;
+    return 0;
+}
+
 static void run_second_client(const char *model, const char *const *args, const char *slow,
                               bool expect_blocked)
 {
-    struct served s;
-    assert_int_equal(served_start(&s, model, args, 0), 0);
-    double waited = second_client_wait_ms(s.port, slow);
+    assert_int_equal(served_start(&current, model, args, 0), 0);
+    double waited = second_client_wait_ms(current.port, slow);
     fprintf(stderr, "  %s %s: second client waited %.0f ms\n", model, slow, waited);
     if (expect_blocked)
         assert_true(waited >= 200);     /* the rest of A's 300 ms */
     else
         assert_true(waited < 150);      /* did not wait for A */
-    assert_int_equal(served_stop(&s), 0);
 }
 
 static void test_blocking_second_client_waits(void **state)
@@ -102,14 +115,14 @@ static void test_loop_hundred_sleeps_on_one_thread(void **state)
 {
     (void)state;
     enum { CLIENTS = 100 };
-    struct served s;
-    assert_int_equal(served_start(&s, "loop", NULL, 0), 0);
-    assert_int_equal(served_thread_count(&s), 1);
+    struct served *s = &current;
+    assert_int_equal(served_start(s, "loop", NULL, 0), 0);
+    assert_int_equal(served_thread_count(s), 1);
 
     static struct client clients[CLIENTS];
     double start = now_ms();
     for (int i = 0; i < CLIENTS; i++) {
-        assert_int_equal(client_connect(&clients[i], s.port), 0);
+        assert_int_equal(client_connect(&clients[i], s->port), 0);
         assert_int_equal(client_send_str(&clients[i], "GET /sleep/200 HTTP/1.1\r\n\r\n"), 0);
     }
     for (int i = 0; i < CLIENTS; i++) {
@@ -120,13 +133,12 @@ static void test_loop_hundred_sleeps_on_one_thread(void **state)
     }
     double elapsed = now_ms() - start;
     fprintf(stderr, "  loop: %d x /sleep/200 took %.0f ms on %d thread(s)\n", CLIENTS, elapsed,
-            served_thread_count(&s));
+            served_thread_count(s));
     assert_true(elapsed >= 195);
     assert_true(elapsed < 0.25 * CLIENTS * 200);   /* far less than 20 s */
-    assert_int_equal(served_thread_count(&s), 1);
+    assert_int_equal(served_thread_count(s), 1);
     for (int i = 0; i < CLIENTS; i++)
         client_close(&clients[i]);
-    assert_int_equal(served_stop(&s), 0);
 }
 
 /* Threads: one per connection, visible in /proc; past --max-threads, 503. */
@@ -134,21 +146,21 @@ static void test_threads_one_per_connection_and_cap(void **state)
 {
     (void)state;
     static const char *const args[] = { "--max-threads", "4", NULL };
-    struct served s;
-    assert_int_equal(served_start(&s, "threads", args, 0), 0);
-    int base = served_thread_count(&s);
+    struct served *s = &current;
+    assert_int_equal(served_start(s, "threads", args, 0), 0);
+    int base = served_thread_count(s);
     struct client held[4];
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(client_connect(&held[i], s.port), 0);
+        assert_int_equal(client_connect(&held[i], s->port), 0);
         assert_int_equal(client_send_str(&held[i], "GET / HTTP/1.1\r\n\r\n"), 0);
         struct response r;
         assert_int_equal(client_read_response(&held[i], &r, 5000), 0);
         response_free(&r);
     }
-    assert_int_equal(served_thread_count(&s), base + 4);
+    assert_int_equal(served_thread_count(s), base + 4);
 
     struct client extra;
-    assert_int_equal(client_connect(&extra, s.port), 0);
+    assert_int_equal(client_connect(&extra, s->port), 0);
     assert_int_equal(client_send_str(&extra, "GET / HTTP/1.1\r\n\r\n"), 0);
     struct response r;
     assert_int_equal(client_read_response(&extra, &r, 5000), 0);
@@ -159,23 +171,22 @@ static void test_threads_one_per_connection_and_cap(void **state)
     for (int i = 0; i < 4; i++)
         client_close(&held[i]);
     double deadline = now_ms() + 5000;
-    while (served_thread_count(&s) != base && now_ms() < deadline)
+    while (served_thread_count(s) != base && now_ms() < deadline)
         usleep(20000);
-    assert_int_equal(served_thread_count(&s), base);
-    assert_int_equal(served_stop(&s), 0);
+    assert_int_equal(served_thread_count(s), base);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_blocking_second_client_waits),
-        cmocka_unit_test(test_threads_second_client_does_not_wait),
-        cmocka_unit_test(test_loop_second_client_does_not_wait),
-        cmocka_unit_test(test_loop_blocking_sleep_delays_everyone),
-        cmocka_unit_test(test_loop_inline_cpu_delays_everyone),
-        cmocka_unit_test(test_loop_worker_cpu_does_not_delay),
-        cmocka_unit_test(test_loop_hundred_sleeps_on_one_thread),
-        cmocka_unit_test(test_threads_one_per_connection_and_cap),
+        cmocka_unit_test_teardown(test_blocking_second_client_waits, stop_current),
+        cmocka_unit_test_teardown(test_threads_second_client_does_not_wait, stop_current),
+        cmocka_unit_test_teardown(test_loop_second_client_does_not_wait, stop_current),
+        cmocka_unit_test_teardown(test_loop_blocking_sleep_delays_everyone, stop_current),
+        cmocka_unit_test_teardown(test_loop_inline_cpu_delays_everyone, stop_current),
+        cmocka_unit_test_teardown(test_loop_worker_cpu_does_not_delay, stop_current),
+        cmocka_unit_test_teardown(test_loop_hundred_sleeps_on_one_thread, stop_current),
+        cmocka_unit_test_teardown(test_threads_one_per_connection_and_cap, stop_current),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -72,6 +73,9 @@ int served_start(struct served *s, const char *model, const char *const *extra_a
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* If the test dies (a failed assertion, a timeout kill), the
+         * server must not outlive it. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(out[1], STDOUT_FILENO);
         if (nofile_limit > 0) {
             struct rlimit rl = { (rlim_t)nofile_limit, (rlim_t)nofile_limit };
