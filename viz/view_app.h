@@ -1,0 +1,59 @@
+/*
+ * view_app.h — the live view's key loop: read the servers, build panes,
+ * paint, answer keys, until `q` (or a quit signal, or a hook says stop).
+ *
+ * Keys: q quit; p pause/resume (the picture freezes, the servers keep
+ * being read); while paused, <- and -> (or space) step through the
+ * recorded events one at a time and every pane shows the state at that
+ * event; tab focuses the next pane; z zooms the focused pane; ? help;
+ * + and - change the refresh rate.
+ *
+ * `evlab demo` reuses this loop unchanged and adds its own keys, status
+ * line and clock through struct view_app_hooks, so the demo's moving parts
+ * (child processes, load patterns) stay out of the view.
+ *
+ * Errors: view_app_run() returns 0, or a negative errno when the terminal
+ * cannot be used (message in err).  The terminal is restored before it
+ * returns, whatever happened.
+ */
+#ifndef EVLAB_VIEW_APP_H
+#define EVLAB_VIEW_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "view_model.h"
+#include "view_source.h"
+
+struct view_app_hooks {
+    void *context;
+    /* Called at every drain tick; returning false ends the loop. */
+    bool (*tick)(void *context, uint64_t now_ns);
+    /* A key the view does not use itself; returns true when it used it. */
+    bool (*key)(void *context, int key);
+    /* Fills the status bar shown under the top bar (NULL: no such bar). */
+    void (*status)(void *context, char *buf, size_t len);
+    /* Extra lines for the help overlay, '\n'-separated (may be NULL). */
+    const char *help_extra;
+};
+
+struct view_app_config {
+    struct view_options options;
+    unsigned refresh_hz;          /* 1..VIEW_MAX_REFRESH_HZ */
+    uint64_t duration_ns;         /* stop after this long; 0: until q */
+};
+
+struct view_app_stats {
+    uint64_t paints;              /* frames drawn */
+    uint64_t drains;
+    uint64_t events;              /* events read from all servers */
+    uint64_t elapsed_ns;
+    int quit_signal;              /* the signal that ended it, or 0 */
+};
+
+int view_app_run(struct view_source *source, const struct view_app_config *config,
+                 const struct view_app_hooks *hooks, struct view_app_stats *stats,
+                 char *err, size_t err_len);
+
+#endif

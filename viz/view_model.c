@@ -1,0 +1,1168 @@
+/*
+ * view_model.c — from instrumentation to the numbers of a pane (see
+ * view_model.h).  No terminal, no clock, no I/O: every input arrives as a
+ * snapshot or an event array, so the unit tests can build any situation
+ * by hand and check every number.
+ *
+ * Design.  Both the live picture and step mode first reduce the server to
+ * one "frame": the time T, the gauges at T, and for every thread (ring)
+ * its state at T and the handler it is inside, if any.  Live, the frame
+ * comes from the latest snapshot plus the handler each ring's events say
+ * it entered; in step mode it comes from replaying the recording up to
+ * event N.  Everything after that — the threads list, the longest running
+ * handler, the blocked-loop alert, the connections being served — is
+ * computed from the frame by the same code, so the two modes cannot
+ * disagree about what a state means.
+ *
+ * Why track handlers from events at all?  A thread-model handler for
+ * /sleep waits inside sleep(): its ring header then says "blocked in
+ * sleep", not which handler it is in.  The HANDLER_BEGIN event that came
+ * first does say it, so the tracker remembers it per ring.
+ */
+#include "view_model.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/routes.h"
+#include "loop/loop.h"
+#include "view_format.h"
+
+const char *const view_hist_row_labels[VIEW_HIST_ROWS] = {
+    "<10us", "<100us", "<1ms", "<10ms", "<100ms", "<1s", ">=1s"
+};
+
+/* Upper bounds (exclusive) of the histogram rows, in nanoseconds. */
+static const uint64_t hist_row_limits[VIEW_HIST_ROWS - 1] = {
+    10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull, 1000000000ull
+};
+
+#define NS_PER_S 1000000000ull
+
+/* One thread as a frame sees it: the replay's view of a ring plus the
+ * labels that only the snapshot knows. */
+struct frame_thread {
+    const struct view_ring_replay *ring;
+    int index;                /* ring number */
+    int tid;
+    const char *role;
+};
+
+/* The server at one instant, whichever way we got there. */
+struct frame {
+    uint64_t t_ns;
+    const int64_t *gauges;
+    struct frame_thread threads[PROBE_MAX_RINGS];
+    size_t thread_count;
+};
+
+void view_options_init(struct view_options *options)
+{
+    options->budget_ns = (uint64_t)VIEW_DEFAULT_BUDGET_MS * 1000000u;
+    options->thread_rows = VIEW_THREAD_ROWS;
+    options->log_lines = VIEW_LOG_LINES;
+}
+
+enum view_kind view_kind_from_model(const char *model)
+{
+    if (strcmp(model, "blocking") == 0)
+        return VIEW_KIND_BLOCKING;
+    if (strcmp(model, "threads") == 0)
+        return VIEW_KIND_THREADS;
+    if (strcmp(model, "loop") == 0)
+        return VIEW_KIND_LOOP;
+    return VIEW_KIND_OTHER;
+}
+
+/* --- The tracker --------------------------------------------------------- */
+
+struct view_tracker *view_tracker_new(const struct probe_info *info)
+{
+    struct view_tracker *tracker = malloc(sizeof *tracker);
+    if (tracker != NULL)
+        view_tracker_init(tracker, info);
+    return tracker;
+}
+
+void view_tracker_free(struct view_tracker *tracker)
+{
+    free(tracker);
+}
+
+void view_tracker_init(struct view_tracker *tracker, const struct probe_info *info)
+{
+    memset(tracker, 0, sizeof *tracker);
+    if (info != NULL)
+        tracker->info = *info;
+    tracker->kind = view_kind_from_model(tracker->info.model);
+    tracker->status = VIEW_STATUS_WAITING;
+    tracker->rss_bytes = -1;
+    tracker->loop_utilisation = -1;
+    histogram_init(&tracker->handler_base);
+    histogram_init(&tracker->handler_next);
+    histogram_init(&tracker->lag_base);
+    histogram_init(&tracker->lag_next);
+    histogram_init(&tracker->snap.hists[PROBE_HIST_HANDLER_NS]);
+}
+
+void view_tracker_set_error(struct view_tracker *tracker, const char *message)
+{
+    tracker->status = VIEW_STATUS_ERROR;
+    snprintf(tracker->status_text, sizeof tracker->status_text, "%s", message);
+}
+
+void view_tracker_mark_gone(struct view_tracker *tracker, const char *why)
+{
+    if (tracker->status == VIEW_STATUS_ERROR)
+        return;
+    tracker->status = VIEW_STATUS_GONE;
+    snprintf(tracker->status_text, sizeof tracker->status_text, "%s", why);
+}
+
+/* Fills `parts` with what "queued" is made of for this model and returns
+ * the total.  The parts are read from separate gauges; when the server
+ * also publishes a QUEUED total larger than their sum, the difference is
+ * shown as "other" rather than hidden. */
+static int64_t queued_parts(enum view_kind kind, const int64_t *gauges,
+                            struct view_part *parts, size_t *count)
+{
+    static const struct { enum probe_gauge gauge; const char *label; } all[] = {
+        { PROBE_GAUGE_Q_ACCEPT_BACKLOG, "accept queue" },
+        { PROBE_GAUGE_Q_PIPELINED, "pipelined requests" },
+        { PROBE_GAUGE_Q_RUNNABLE, "runnable threads" },
+        { PROBE_GAUGE_Q_UNDISPATCHED, "ready, not dispatched" },
+        { PROBE_GAUGE_Q_TIMERS_EXPIRED, "expired timers" },
+        { PROBE_GAUGE_Q_COMPLETIONS, "worker completions" },
+    };
+    /* Which of `all` each model has (PRODUCT.md, "What queued means"). */
+    static const bool has[][6] = {
+        [VIEW_KIND_OTHER]    = { true, true, true, true, true, true },
+        [VIEW_KIND_BLOCKING] = { true, true, false, false, false, false },
+        [VIEW_KIND_THREADS]  = { true, false, true, false, false, false },
+        [VIEW_KIND_LOOP]     = { true, false, false, true, true, true },
+    };
+    int64_t sum = 0;
+    *count = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (!has[kind][i])
+            continue;
+        int64_t value = gauges[all[i].gauge];
+        if (value < 0)
+            value = 0;
+        parts[*count].label = all[i].label;
+        parts[*count].value = value;
+        (*count)++;
+        sum += value;
+    }
+    int64_t published = gauges[PROBE_GAUGE_QUEUED];
+    if (published > sum) {
+        parts[*count].label = "other";
+        parts[*count].value = published - sum;
+        (*count)++;
+        sum = published;
+    }
+    return sum;
+}
+
+static void series_push(struct view_tracker *tracker, double queued, double ready)
+{
+    tracker->queued_series[tracker->series_next] = queued;
+    tracker->ready_series[tracker->series_next] = ready;
+    tracker->series_next = (tracker->series_next + 1) % VIEW_SERIES_LEN;
+    if (tracker->series_count < VIEW_SERIES_LEN)
+        tracker->series_count++;
+}
+
+/* Copies a ring of doubles out oldest first. */
+static size_t series_copy(const double *ring, size_t count, size_t next, double *out)
+{
+    size_t start = count == VIEW_SERIES_LEN ? next : 0;
+    for (size_t i = 0; i < count; i++)
+        out[i] = ring[(start + i) % VIEW_SERIES_LEN];
+    return count;
+}
+
+/* Rates need two points a second or more apart; closer points would make
+ * requests/s jump around at every refresh. */
+static void update_rates(struct view_tracker *tracker, const struct probe_snapshot *snap)
+{
+    uint64_t dt = snap->taken_ns - tracker->rate_t_ns;
+    if (snap->taken_ns <= tracker->rate_t_ns || dt < NS_PER_S)
+        return;
+    const int64_t *g = snap->gauges;
+    double seconds = (double)dt / 1e9;
+    tracker->requests_per_s = (double)(g[PROBE_GAUGE_REQUESTS_DONE] - tracker->rate_requests) / seconds;
+    tracker->turns_per_s = (double)(g[PROBE_GAUGE_LOOP_TURNS] - tracker->rate_turns) / seconds;
+    double busy = (double)(g[PROBE_GAUGE_LOOP_BUSY_NS] - tracker->rate_busy_ns) / (double)dt;
+    tracker->loop_utilisation = busy < 0 ? 0 : busy > 1 ? 1 : busy;
+    if (tracker->requests_per_s < 0)
+        tracker->requests_per_s = 0;
+    if (tracker->turns_per_s < 0)
+        tracker->turns_per_s = 0;
+    tracker->rate_t_ns = snap->taken_ns;
+    tracker->rate_requests = g[PROBE_GAUGE_REQUESTS_DONE];
+    tracker->rate_turns = g[PROBE_GAUGE_LOOP_TURNS];
+    tracker->rate_busy_ns = g[PROBE_GAUGE_LOOP_BUSY_NS];
+}
+
+void view_tracker_add_snapshot(struct view_tracker *tracker,
+                               const struct probe_snapshot *snapshot, int64_t rss_bytes)
+{
+    /* memcpy, not assignment: the histograms inside are atomics. */
+    memcpy(&tracker->snap, snapshot, sizeof *snapshot);
+    if (tracker->snap.thread_count > PROBE_MAX_RINGS)
+        tracker->snap.thread_count = PROBE_MAX_RINGS;
+    const int64_t *g = tracker->snap.gauges;
+    uint64_t now = tracker->snap.taken_ns;
+
+    if (!tracker->have_snapshot) {
+        /* The first snapshot is the baseline of every rate and window. */
+        tracker->first_t_ns = now;
+        tracker->first_requests = g[PROBE_GAUGE_REQUESTS_DONE];
+        tracker->rate_t_ns = now;
+        tracker->rate_requests = g[PROBE_GAUGE_REQUESTS_DONE];
+        tracker->rate_turns = g[PROBE_GAUGE_LOOP_TURNS];
+        tracker->rate_busy_ns = g[PROBE_GAUGE_LOOP_BUSY_NS];
+        histogram_copy(&tracker->handler_base, &snapshot->hists[PROBE_HIST_HANDLER_NS]);
+        histogram_copy(&tracker->handler_next, &snapshot->hists[PROBE_HIST_HANDLER_NS]);
+        histogram_copy(&tracker->lag_base, &snapshot->hists[PROBE_HIST_LOOP_LAG_NS]);
+        histogram_copy(&tracker->lag_next, &snapshot->hists[PROBE_HIST_LOOP_LAG_NS]);
+        tracker->window_next_ns = now;
+        tracker->have_snapshot = true;
+    }
+    if (tracker->status == VIEW_STATUS_WAITING)
+        tracker->status = VIEW_STATUS_LIVE;
+    if (!snapshot->writer_alive && tracker->status == VIEW_STATUS_LIVE)
+        view_tracker_mark_gone(tracker, "server gone: it exited; last picture kept");
+    tracker->rss_bytes = rss_bytes;
+
+    update_rates(tracker, &tracker->snap);
+
+    /* Slide the window: what was "next" 5 s ago becomes the base, so the
+     * percentiles cover the last 5 to 10 seconds. */
+    if (now >= tracker->window_next_ns + VIEW_WINDOW_NS) {
+        histogram_copy(&tracker->handler_base, &tracker->handler_next);
+        histogram_copy(&tracker->handler_next, &snapshot->hists[PROBE_HIST_HANDLER_NS]);
+        histogram_copy(&tracker->lag_base, &tracker->lag_next);
+        histogram_copy(&tracker->lag_next, &snapshot->hists[PROBE_HIST_LOOP_LAG_NS]);
+        tracker->window_next_ns = now;
+        tracker->window_started = true;
+    }
+
+    struct view_part parts[VIEW_MAX_PARTS];
+    size_t part_count;
+    int64_t queued = queued_parts(tracker->kind, g, parts, &part_count);
+    int64_t ready = tracker->kind == VIEW_KIND_LOOP ? g[PROBE_GAUGE_LOOP_LAST_READY]
+                                                    : g[PROBE_GAUGE_READY];
+    series_push(tracker, (double)queued, (double)ready);
+
+    struct view_gauge_sample *sample = &tracker->gauge_history[tracker->gauge_next];
+    sample->t_ns = now;
+    memcpy(sample->gauges, g, sizeof sample->gauges);
+    tracker->gauge_next = (tracker->gauge_next + 1) % VIEW_GAUGE_HISTORY;
+    if (tracker->gauge_count < VIEW_GAUGE_HISTORY)
+        tracker->gauge_count++;
+
+    if (queued > tracker->peak_queued)
+        tracker->peak_queued = queued;
+    if (g[PROBE_GAUGE_THREADS] > tracker->peak_threads)
+        tracker->peak_threads = g[PROBE_GAUGE_THREADS];
+    if (g[PROBE_GAUGE_CONNECTIONS] > tracker->peak_connections)
+        tracker->peak_connections = g[PROBE_GAUGE_CONNECTIONS];
+    if (rss_bytes > tracker->peak_rss)
+        tracker->peak_rss = rss_bytes;
+}
+
+void view_tracker_add_events(struct view_tracker *tracker,
+                             const struct probe_event_record *events, size_t n,
+                             uint64_t missed)
+{
+    tracker->missed += missed;
+    for (size_t i = 0; i < n; i++) {
+        const struct probe_event_record *ev = &events[i];
+        struct view_ring_handler *handler =
+            ev->ring < PROBE_MAX_RINGS ? &tracker->handlers[ev->ring] : NULL;
+        switch (ev->kind) {
+        case PROBE_EV_POLL_RETURN:
+            tracker->turns[tracker->turn_next] = (uint32_t)ev->a;
+            tracker->turn_next = (tracker->turn_next + 1) % VIEW_TURN_STRIP_LEN;
+            if (tracker->turn_count < VIEW_TURN_STRIP_LEN)
+                tracker->turn_count++;
+            break;
+        case PROBE_EV_HANDLER_BEGIN:
+            if (handler != NULL)
+                *handler = (struct view_ring_handler){
+                    .active = true, .route = (uint16_t)ev->a, .fd = ev->fd, .start_ns = ev->t_ns };
+            break;
+        case PROBE_EV_HANDLER_END:
+        case PROBE_EV_THREAD_START:
+        case PROBE_EV_THREAD_EXIT:
+            if (handler != NULL)
+                handler->active = false;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* --- Replay -------------------------------------------------------------- */
+
+size_t view_events_until(const struct probe_event_record *events, size_t n, uint64_t t_ns)
+{
+    /* Binary search for the first event later than t_ns. */
+    size_t low = 0, high = n;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (events[mid].t_ns <= t_ns)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+/* Whether an event changes what its thread is doing. */
+static bool changes_state(uint16_t kind)
+{
+    return kind == PROBE_EV_BLOCK_BEGIN || kind == PROBE_EV_BLOCK_END ||
+           kind == PROBE_EV_HANDLER_BEGIN || kind == PROBE_EV_HANDLER_END ||
+           kind == PROBE_EV_THREAD_START || kind == PROBE_EV_THREAD_EXIT;
+}
+
+/* The state of each ring before events[0], worked out backwards from the
+ * first thing each ring did in the recording: a BLOCK_END means it was
+ * blocked in that call (since t - duration), a HANDLER_END that it was in
+ * that handler, a THREAD_START that it did not exist yet. */
+static void replay_infer_start(const struct probe_event_record *events, size_t n,
+                               const struct probe_snapshot *fallback,
+                               struct view_replay *out)
+{
+    bool state_known[PROBE_MAX_RINGS] = { false };
+    bool handler_known[PROBE_MAX_RINGS] = { false };
+    for (int r = 0; r < PROBE_MAX_RINGS; r++)
+        out->rings[r] = (struct view_ring_replay){ .state = PROBE_STATE_EXITED, .fd = -1 };
+
+    for (size_t i = 0; i < n; i++) {
+        const struct probe_event_record *ev = &events[i];
+        if (ev->ring >= PROBE_MAX_RINGS || !changes_state(ev->kind))
+            continue;
+        struct view_ring_replay *ring = &out->rings[ev->ring];
+        uint64_t began = ev->t_ns > ev->b ? ev->t_ns - ev->b : 0;
+        if (!handler_known[ev->ring] &&
+            (ev->kind == PROBE_EV_HANDLER_BEGIN || ev->kind == PROBE_EV_HANDLER_END ||
+             ev->kind == PROBE_EV_THREAD_START)) {
+            handler_known[ev->ring] = true;
+            if (ev->kind == PROBE_EV_HANDLER_END)
+                ring->handler = (struct view_ring_handler){
+                    .active = true, .route = (uint16_t)ev->a, .fd = ev->fd, .start_ns = began };
+        }
+        if (state_known[ev->ring])
+            continue;
+        state_known[ev->ring] = true;
+        ring->exists = ev->kind != PROBE_EV_THREAD_START;
+        ring->fd = -1;
+        switch (ev->kind) {
+        case PROBE_EV_BLOCK_END:
+            ring->state = PROBE_STATE_BLOCKED;
+            ring->call = (uint8_t)ev->a;
+            ring->fd = ev->fd;
+            ring->since_ns = began;
+            break;
+        case PROBE_EV_HANDLER_END:
+            ring->state = PROBE_STATE_HANDLER;
+            ring->fd = ev->fd;
+            ring->since_ns = began;
+            break;
+        case PROBE_EV_THREAD_START:
+            ring->state = PROBE_STATE_EXITED;
+            break;
+        default:
+            /* BLOCK_BEGIN, HANDLER_BEGIN, THREAD_EXIT: it was not blocked;
+             * whether it was in a handler is settled below. */
+            ring->state = PROBE_STATE_IDLE;
+            break;
+        }
+    }
+    /* A BLOCK_BEGIN inside a handler: the thread was running that handler. */
+    for (int r = 0; r < PROBE_MAX_RINGS; r++) {
+        struct view_ring_replay *ring = &out->rings[r];
+        if (state_known[r] && ring->state == PROBE_STATE_IDLE && ring->handler.active) {
+            ring->state = PROBE_STATE_HANDLER;
+            ring->fd = ring->handler.fd;
+            ring->since_ns = ring->handler.start_ns;
+        }
+    }
+    /* Threads that did nothing in the recording: the snapshot taken after
+     * it says what they were doing, if they were doing it already. */
+    if (fallback == NULL)
+        return;
+    uint64_t start = n > 0 ? events[0].t_ns : fallback->taken_ns;
+    for (size_t i = 0; i < fallback->thread_count && i < PROBE_MAX_RINGS; i++) {
+        const struct probe_thread_info *info = &fallback->threads[i];
+        if (info->ring < 0 || info->ring >= PROBE_MAX_RINGS || state_known[info->ring])
+            continue;
+        struct view_ring_replay *ring = &out->rings[info->ring];
+        ring->exists = info->state != PROBE_STATE_EXITED;
+        if (info->since_ns <= start) {
+            ring->state = info->state;
+            ring->call = info->call;
+            ring->fd = info->fd;
+            ring->since_ns = info->since_ns;
+            if (info->state == PROBE_STATE_HANDLER)
+                ring->handler = (struct view_ring_handler){
+                    .active = true, .route = info->route, .fd = info->fd,
+                    .start_ns = info->since_ns };
+        } else {
+            /* It changed state after the recording: before, unknown; idle
+             * is the honest default for a thread that emitted nothing. */
+            ring->state = ring->exists ? PROBE_STATE_IDLE : PROBE_STATE_EXITED;
+        }
+    }
+}
+
+static void replay_turn_push(struct view_replay *out, uint32_t ready)
+{
+    if (out->turn_count == VIEW_TURN_STRIP_LEN) {
+        memmove(out->turns, out->turns + 1, (VIEW_TURN_STRIP_LEN - 1) * sizeof out->turns[0]);
+        out->turn_count--;
+    }
+    out->turns[out->turn_count++] = ready;
+}
+
+/* Applies one event, mirroring what probe.c does to the ring header. */
+static void replay_apply(struct view_replay *out, const struct probe_event_record *ev)
+{
+    out->t_ns = ev->t_ns;
+    struct view_ring_replay *ring = ev->ring < PROBE_MAX_RINGS ? &out->rings[ev->ring] : NULL;
+    switch (ev->kind) {
+    case PROBE_EV_THREAD_START:
+        if (ring != NULL)
+            *ring = (struct view_ring_replay){ .exists = true, .state = PROBE_STATE_IDLE,
+                                               .fd = -1, .since_ns = ev->t_ns };
+        break;
+    case PROBE_EV_THREAD_EXIT:
+        if (ring != NULL)
+            *ring = (struct view_ring_replay){ .exists = false, .state = PROBE_STATE_EXITED,
+                                               .fd = -1, .since_ns = ev->t_ns };
+        break;
+    case PROBE_EV_BLOCK_BEGIN:
+        if (ring != NULL) {
+            ring->exists = true;
+            ring->state = PROBE_STATE_BLOCKED;
+            ring->call = (uint8_t)ev->a;
+            ring->fd = ev->fd;
+            ring->since_ns = ev->t_ns;
+        }
+        break;
+    case PROBE_EV_BLOCK_END:
+        if (ring != NULL) {
+            /* Back to the handler it blocked in, or to idle (probe.c). */
+            ring->exists = true;
+            if (ring->handler.active) {
+                ring->state = PROBE_STATE_HANDLER;
+                ring->fd = ring->handler.fd;
+                ring->since_ns = ring->handler.start_ns;
+            } else {
+                ring->state = PROBE_STATE_IDLE;
+                ring->fd = -1;
+                ring->since_ns = ev->t_ns;
+            }
+            ring->call = PROBE_CALL_NONE;
+        }
+        break;
+    case PROBE_EV_HANDLER_BEGIN:
+        if (ring != NULL) {
+            ring->exists = true;
+            ring->handler = (struct view_ring_handler){
+                .active = true, .route = (uint16_t)ev->a, .fd = ev->fd, .start_ns = ev->t_ns };
+            ring->state = PROBE_STATE_HANDLER;
+            ring->fd = ev->fd;
+            ring->since_ns = ev->t_ns;
+        }
+        break;
+    case PROBE_EV_HANDLER_END:
+        out->handlers_done++;
+        if (ring != NULL) {
+            ring->exists = true;
+            ring->handler.active = false;
+            ring->state = PROBE_STATE_IDLE;
+            ring->fd = -1;
+            ring->since_ns = ev->t_ns;
+        }
+        break;
+    case PROBE_EV_POLL_ENTER:
+        out->in_turn = false;        /* the previous turn is over */
+        break;
+    case PROBE_EV_POLL_RETURN:
+        out->in_turn = true;
+        out->turn_ready = (uint32_t)ev->a;
+        out->turn_dispatched = 0;
+        replay_turn_push(out, (uint32_t)ev->a);
+        break;
+    case PROBE_EV_DISPATCH_BEGIN:
+        /* Being dispatched means it is no longer waiting in the queue. */
+        if (out->in_turn && out->turn_dispatched < out->turn_ready)
+            out->turn_dispatched++;
+        break;
+    case PROBE_EV_ACCEPT:
+        out->accepts++;
+        break;
+    case PROBE_EV_CLOSE:
+        out->closes++;
+        break;
+    case PROBE_EV_TIMER_FIRE:
+        out->last_lateness_ns = ev->a;
+        break;
+    default:
+        break;
+    }
+}
+
+void view_replay_run(const struct probe_event_record *events, size_t n, size_t upto,
+                     const struct probe_snapshot *fallback, struct view_replay *out)
+{
+    memset(out, 0, sizeof *out);
+    if (upto > n)
+        upto = n;
+    replay_infer_start(events, n, fallback, out);
+    out->t_ns = n > 0 ? events[0].t_ns : 0;
+    for (size_t i = 0; i < upto; i++)
+        replay_apply(out, &events[i]);
+    out->applied = upto;
+}
+
+/* --- Describing events --------------------------------------------------- */
+
+static const char *revents_text(uint64_t revents)
+{
+    bool readable = revents & LOOP_READABLE, writable = revents & LOOP_WRITABLE;
+    if (revents & LOOP_ERROR)
+        return "error/hang-up";
+    if (readable && writable)
+        return "readable+writable";
+    return readable ? "readable" : writable ? "writable" : "-";
+}
+
+void view_event_describe(const struct probe_event_record *ev, char *buf, size_t len)
+{
+    char d[32];
+    switch (ev->kind) {
+    case PROBE_EV_ACCEPT:
+        snprintf(buf, len, "accept -> fd %d", (int)ev->fd);
+        break;
+    case PROBE_EV_READ:
+        if (ev->a == 0)
+            snprintf(buf, len, "read fd %d: peer closed", (int)ev->fd);
+        else
+            snprintf(buf, len, "read fd %d: %" PRIu64 " B", (int)ev->fd, ev->a);
+        break;
+    case PROBE_EV_WRITE:
+        snprintf(buf, len, "write fd %d: %" PRIu64 " B", (int)ev->fd, ev->a);
+        break;
+    case PROBE_EV_CLOSE:
+        snprintf(buf, len, "close fd %d", (int)ev->fd);
+        break;
+    case PROBE_EV_POLL_ENTER:
+        if (ev->a == UINT64_MAX)
+            snprintf(buf, len, "poll() waits, no timeout");
+        else
+            snprintf(buf, len, "poll() waits, timeout %" PRIu64 " ms", ev->a);
+        break;
+    case PROBE_EV_POLL_RETURN:
+        snprintf(buf, len, "poll() returned %" PRIu64 " ready", ev->a);
+        break;
+    case PROBE_EV_DISPATCH_BEGIN:
+        snprintf(buf, len, "dispatch fd %d (%s)", (int)ev->fd, revents_text(ev->a));
+        break;
+    case PROBE_EV_DISPATCH_END:
+        snprintf(buf, len, "dispatch fd %d done, %s", (int)ev->fd,
+                 format_duration(d, sizeof d, ev->b));
+        break;
+    case PROBE_EV_HANDLER_BEGIN:
+        snprintf(buf, len, "handler %s fd %d starts", route_name((enum route_id)ev->a),
+                 (int)ev->fd);
+        break;
+    case PROBE_EV_HANDLER_END:
+        snprintf(buf, len, "handler %s fd %d took %s", route_name((enum route_id)ev->a),
+                 (int)ev->fd, format_duration(d, sizeof d, ev->b));
+        break;
+    case PROBE_EV_TIMER_FIRE:
+        snprintf(buf, len, "timer fired %s late", format_duration(d, sizeof d, ev->a));
+        break;
+    case PROBE_EV_WORK_SUBMIT:
+        snprintf(buf, len, "work queued for fd %d", (int)ev->fd);
+        break;
+    case PROBE_EV_WORK_DONE:
+        snprintf(buf, len, "work for fd %d done in %s", (int)ev->fd,
+                 format_duration(d, sizeof d, ev->b));
+        break;
+    case PROBE_EV_THREAD_START:
+        snprintf(buf, len, "thread %" PRIu64 " starts", ev->a);
+        break;
+    case PROBE_EV_THREAD_EXIT:
+        snprintf(buf, len, "thread %" PRIu64 " exits", ev->a);
+        break;
+    case PROBE_EV_BLOCK_BEGIN:
+        if (ev->fd >= 0)
+            snprintf(buf, len, "waits in %s() fd %d", probe_call_name((enum probe_call)ev->a),
+                     (int)ev->fd);
+        else
+            snprintf(buf, len, "waits in %s()", probe_call_name((enum probe_call)ev->a));
+        break;
+    case PROBE_EV_BLOCK_END:
+        snprintf(buf, len, "%s() returns after %s", probe_call_name((enum probe_call)ev->a),
+                 format_duration(d, sizeof d, ev->b));
+        break;
+    case PROBE_EV_REJECT:
+        snprintf(buf, len, "reject fd %d with %" PRIu64, (int)ev->fd, ev->a);
+        break;
+    default:
+        snprintf(buf, len, "event kind %u", (unsigned)ev->kind);
+        break;
+    }
+}
+
+/* --- Frames -------------------------------------------------------------- */
+
+/* Role and tid of a ring, as the latest snapshot knows them. */
+static void ring_labels(const struct probe_snapshot *snap, int ring, const char **role, int *tid)
+{
+    *role = "?";
+    *tid = 0;
+    for (size_t i = 0; i < snap->thread_count && i < PROBE_MAX_RINGS; i++) {
+        if (snap->threads[i].ring == ring) {
+            *role = snap->threads[i].role;
+            *tid = snap->threads[i].tid;
+            return;
+        }
+    }
+}
+
+/* The live frame: the snapshot's ring headers, with the handler each ring
+ * is inside taken from its events when the header cannot say (blocked
+ * inside a handler).  `rings` is caller storage indexed by ring. */
+static void frame_from_snapshot(const struct view_tracker *tracker,
+                                struct view_ring_replay *rings, struct frame *frame)
+{
+    const struct probe_snapshot *snap = &tracker->snap;
+    frame->t_ns = snap->taken_ns;
+    frame->gauges = snap->gauges;
+    frame->thread_count = 0;
+    for (size_t i = 0; i < snap->thread_count && i < PROBE_MAX_RINGS; i++) {
+        const struct probe_thread_info *info = &snap->threads[i];
+        if (info->ring < 0 || info->ring >= PROBE_MAX_RINGS)
+            continue;
+        struct view_ring_replay *ring = &rings[info->ring];
+        *ring = (struct view_ring_replay){
+            .exists = info->state != PROBE_STATE_EXITED, .state = info->state,
+            .call = info->call, .fd = info->fd, .since_ns = info->since_ns };
+        if (info->state == PROBE_STATE_HANDLER)
+            ring->handler = (struct view_ring_handler){
+                .active = true, .route = info->route, .fd = info->fd, .start_ns = info->since_ns };
+        else if (info->state == PROBE_STATE_BLOCKED && tracker->handlers[info->ring].active &&
+                 tracker->handlers[info->ring].start_ns <= info->since_ns)
+            ring->handler = tracker->handlers[info->ring];
+        frame->threads[frame->thread_count++] = (struct frame_thread){
+            .ring = ring, .index = info->ring, .tid = info->tid, .role = info->role };
+    }
+}
+
+/* The step frame: every ring the replay knows about. */
+static void frame_from_replay(const struct view_tracker *tracker, const struct view_replay *replay,
+                              const int64_t *gauges, struct frame *frame)
+{
+    frame->t_ns = replay->t_ns;
+    frame->gauges = gauges;
+    frame->thread_count = 0;
+    for (int r = 0; r < PROBE_MAX_RINGS; r++) {
+        const struct view_ring_replay *ring = &replay->rings[r];
+        if (!ring->exists)
+            continue;
+        struct frame_thread *thread = &frame->threads[frame->thread_count++];
+        thread->ring = ring;
+        thread->index = r;
+        ring_labels(&tracker->snap, r, &thread->role, &thread->tid);
+    }
+}
+
+static bool role_is_worker(const char *role)
+{
+    return strncmp(role, "worker", 6) == 0;
+}
+
+/* How long a thread has kept the server from doing anything else, for
+ * the models where one thread is everything: 0 when it is not blocking.
+ * The loop thread blocks the loop when it runs a handler or waits in any
+ * call but the loop's own poll(); the blocking model's one thread also
+ * blocks everyone while it waits on one client. */
+static uint64_t blocking_time(enum view_kind kind, const struct frame_thread *thread,
+                              uint64_t now)
+{
+    const struct view_ring_replay *ring = thread->ring;
+    if (role_is_worker(thread->role))
+        return 0;
+    uint64_t since;
+    if (ring->handler.active)
+        since = ring->handler.start_ns;
+    else if (ring->state == PROBE_STATE_HANDLER)
+        since = ring->since_ns;
+    else if (ring->state == PROBE_STATE_BLOCKED && ring->call != PROBE_CALL_POLL &&
+             ring->call != PROBE_CALL_ACCEPT && ring->call != PROBE_CALL_WORK_WAIT &&
+             (kind == VIEW_KIND_LOOP || (kind == VIEW_KIND_BLOCKING && ring->fd >= 0)))
+        since = ring->since_ns;
+    else
+        return 0;
+    return now > since ? now - since : 0;
+}
+
+/* Header, handler and alert fields that depend on the threads at T. */
+static void fill_from_frame(enum view_kind kind, const struct frame *frame,
+                            const struct view_options *options, struct view_pane *out)
+{
+    uint64_t now = frame->t_ns;
+    const struct frame_thread *worst = NULL;
+    uint64_t worst_ns = 0;
+    const struct frame_thread *blocker = NULL;
+    uint64_t blocker_ns = 0;
+    out->served_count = 0;
+    out->thread_total = 0;
+
+    for (size_t i = 0; i < frame->thread_count; i++) {
+        const struct frame_thread *thread = &frame->threads[i];
+        const struct view_ring_replay *ring = thread->ring;
+        if (!ring->exists || ring->state == PROBE_STATE_EXITED)
+            continue;
+        out->thread_total++;
+        bool in_handler = ring->handler.active || ring->state == PROBE_STATE_HANDLER;
+        if (in_handler) {
+            uint64_t start = ring->handler.active ? ring->handler.start_ns : ring->since_ns;
+            uint64_t ran = now > start ? now - start : 0;
+            if (worst == NULL || ran > worst_ns) {
+                worst = thread;
+                worst_ns = ran;
+            }
+        }
+        /* Being served: inside a handler; for the blocking model also the
+         * one connection its thread is reading or writing. */
+        bool served = in_handler ||
+                      (kind == VIEW_KIND_BLOCKING && ring->state == PROBE_STATE_BLOCKED &&
+                       ring->fd >= 0 &&
+                       (ring->call == PROBE_CALL_READ || ring->call == PROBE_CALL_WRITE));
+        if (served) {
+            if (out->served_count < VIEW_SERVED_MAX)
+                out->served_fds[out->served_count] = in_handler && ring->handler.active
+                                                         ? ring->handler.fd : ring->fd;
+            out->served_count++;
+        }
+        if (kind == VIEW_KIND_LOOP || kind == VIEW_KIND_BLOCKING) {
+            uint64_t blocked = blocking_time(kind, thread, now);
+            if (blocked > blocker_ns) {
+                blocker = thread;
+                blocker_ns = blocked;
+            }
+        }
+    }
+    out->threads_listed = frame->thread_count;
+
+    out->handler_running = worst != NULL;
+    if (worst != NULL) {
+        const struct view_ring_replay *ring = worst->ring;
+        out->longest_ns = worst_ns;
+        out->longest_route = ring->handler.active ? ring->handler.route : 0;
+        out->longest_fd = ring->handler.active ? ring->handler.fd : ring->fd;
+        out->longest_tid = worst->tid;
+        out->longest_blocked_in_call = ring->state == PROBE_STATE_BLOCKED;
+        out->longest_call = ring->call;
+    }
+
+    /* The alert, in words.  Only strictly past the budget: a handler that
+     * takes exactly the budget is still within it. */
+    char d[32];
+    out->alert = VIEW_ALERT_NONE;
+    out->alert_text[0] = '\0';
+    if (blocker != NULL && blocker_ns > options->budget_ns) {
+        const struct view_ring_replay *ring = blocker->ring;
+        const char *who = kind == VIEW_KIND_LOOP ? "LOOP BLOCKED" : "SERVER BLOCKED";
+        const char *victims = kind == VIEW_KIND_LOOP ? "no other connection is served"
+                                                     : "every other client waits";
+        format_duration(d, sizeof d, blocker_ns);
+        out->alert = VIEW_ALERT_BLOCKED;
+        if (ring->handler.active && ring->state == PROBE_STATE_BLOCKED)
+            snprintf(out->alert_text, sizeof out->alert_text,
+                     "%s for %s: handler %s (fd %d) waits in %s(); %s",
+                     who, d, route_name((enum route_id)ring->handler.route),
+                     (int)ring->handler.fd, probe_call_name((enum probe_call)ring->call), victims);
+        else if (ring->handler.active || ring->state == PROBE_STATE_HANDLER)
+            snprintf(out->alert_text, sizeof out->alert_text,
+                     "%s for %s: handler %s (fd %d) is still running; %s",
+                     who, d, route_name((enum route_id)ring->handler.route),
+                     (int)(ring->handler.active ? ring->handler.fd : ring->fd), victims);
+        else
+            snprintf(out->alert_text, sizeof out->alert_text,
+                     "%s for %s: waiting in %s() on fd %d; %s",
+                     who, d, probe_call_name((enum probe_call)ring->call), (int)ring->fd,
+                     victims);
+    } else if (worst != NULL && worst_ns > options->budget_ns) {
+        format_duration(d, sizeof d, worst_ns);
+        out->alert = kind == VIEW_KIND_LOOP || kind == VIEW_KIND_BLOCKING ? VIEW_ALERT_NONE
+                                                                           : VIEW_ALERT_SLOW;
+        if (out->alert == VIEW_ALERT_SLOW)
+            snprintf(out->alert_text, sizeof out->alert_text,
+                     "slow handler: %s for %s (fd %d); other threads keep serving",
+                     route_name((enum route_id)out->longest_route), d, out->longest_fd);
+    }
+}
+
+/* What a thread is doing, in words: "waiting in read() fd 7". */
+static void thread_doing(const struct view_ring_replay *ring, char *buf, size_t len)
+{
+    if (ring->state == PROBE_STATE_BLOCKED && ring->handler.active)
+        snprintf(buf, len, "%s fd %d: in %s()",
+                 route_name((enum route_id)ring->handler.route), (int)ring->handler.fd,
+                 probe_call_name((enum probe_call)ring->call));
+    else if (ring->state == PROBE_STATE_BLOCKED && ring->fd >= 0)
+        snprintf(buf, len, "waits in %s() fd %d", probe_call_name((enum probe_call)ring->call),
+                 (int)ring->fd);
+    else if (ring->state == PROBE_STATE_BLOCKED)
+        snprintf(buf, len, "waits in %s()", probe_call_name((enum probe_call)ring->call));
+    else if (ring->state == PROBE_STATE_HANDLER)
+        snprintf(buf, len, "running %s fd %d",
+                 route_name((enum route_id)(ring->handler.active ? ring->handler.route : 0)),
+                 (int)ring->fd);
+    else
+        snprintf(buf, len, "idle");
+}
+
+/* A group of threads doing the same thing, for the collapsed list. */
+struct thread_group {
+    uint8_t state, call;
+    uint16_t route;
+    size_t count;
+    uint64_t longest_ns;
+};
+
+static int compare_groups(const void *left, const void *right)
+{
+    const struct thread_group *a = left, *b = right;
+    if (a->count != b->count)
+        return a->count < b->count ? 1 : -1;
+    return (int)a->state - (int)b->state;
+}
+
+static void fill_threads(const struct frame *frame, const struct view_options *options,
+                         struct view_pane *out)
+{
+    size_t limit = options->thread_rows < VIEW_THREAD_ROWS ? options->thread_rows
+                                                           : VIEW_THREAD_ROWS;
+    out->thread_row_count = 0;
+    out->threads_collapsed = out->thread_total > limit;
+    if (!out->threads_collapsed) {
+        for (size_t i = 0; i < frame->thread_count; i++) {
+            const struct frame_thread *thread = &frame->threads[i];
+            const struct view_ring_replay *ring = thread->ring;
+            if (!ring->exists || ring->state == PROBE_STATE_EXITED)
+                continue;
+            uint64_t start = ring->state == PROBE_STATE_BLOCKED || !ring->handler.active
+                                 ? ring->since_ns : ring->handler.start_ns;
+            uint64_t age = start != 0 && frame->t_ns > start ? frame->t_ns - start : 0;
+            struct view_thread_row *row = &out->thread_rows[out->thread_row_count++];
+            snprintf(row->role, sizeof row->role, "%s", thread->role);
+            row->tid = thread->tid;
+            thread_doing(ring, row->doing, sizeof row->doing);
+            row->age_ns = age;
+            row->age_known = start != 0;
+            row->state = ring->state;
+            row->over_budget = (ring->state == PROBE_STATE_HANDLER || ring->handler.active) &&
+                               age > options->budget_ns;
+        }
+        return;
+    }
+    /* Too many to list: count them by what they are doing. */
+    struct thread_group groups[64];
+    size_t group_count = 0;
+    for (size_t i = 0; i < frame->thread_count; i++) {
+        const struct view_ring_replay *ring = frame->threads[i].ring;
+        if (!ring->exists || ring->state == PROBE_STATE_EXITED)
+            continue;
+        uint16_t route = ring->handler.active ? ring->handler.route : 0;
+        uint8_t call = ring->state == PROBE_STATE_BLOCKED ? ring->call : 0;
+        bool handler_like = ring->state == PROBE_STATE_HANDLER;
+        size_t g;
+        for (g = 0; g < group_count; g++)
+            if (groups[g].state == ring->state && groups[g].call == call &&
+                (!handler_like || groups[g].route == route))
+                break;
+        if (g == group_count) {
+            if (group_count == sizeof groups / sizeof groups[0])
+                continue;             /* absurdly varied: the total still counts it */
+            groups[group_count++] = (struct thread_group){
+                .state = ring->state, .call = call, .route = handler_like ? route : 0 };
+        }
+        groups[g].count++;
+    }
+    qsort(groups, group_count, sizeof groups[0], compare_groups);
+    for (size_t g = 0; g < group_count && out->thread_row_count < limit; g++) {
+        struct view_thread_row *row = &out->thread_rows[out->thread_row_count++];
+        memset(row, 0, sizeof *row);
+        row->state = groups[g].state;
+        if (groups[g].state == PROBE_STATE_BLOCKED)
+            snprintf(row->doing, sizeof row->doing, "%7zu waiting in %s()", groups[g].count,
+                     probe_call_name((enum probe_call)groups[g].call));
+        else if (groups[g].state == PROBE_STATE_HANDLER)
+            snprintf(row->doing, sizeof row->doing, "%7zu running handler %s", groups[g].count,
+                     route_name((enum route_id)groups[g].route));
+        else
+            snprintf(row->doing, sizeof row->doing, "%7zu %s", groups[g].count,
+                     probe_thread_state_name((enum probe_thread_state)groups[g].state));
+    }
+}
+
+/* One log line: "  -1.23 ms loop/0  accept -> fd 7". */
+static void log_line(const struct probe_snapshot *snap, const struct probe_event_record *ev,
+                     uint64_t reference_ns, struct view_log_line *line)
+{
+    char when[32], what[80], who[24];
+    const char *role;
+    int tid;
+    ring_labels(snap, ev->ring, &role, &tid);
+    snprintf(who, sizeof who, "%s/%u", role, (unsigned)ev->ring);
+    format_relative(when, sizeof when, (int64_t)(ev->t_ns - reference_ns));
+    view_event_describe(ev, what, sizeof what);
+    snprintf(line->text, sizeof line->text, "%10s %-10.10s %s", when, who, what);
+}
+
+/* Converts a window (now minus base) into a histogram of its own, so the
+ * library's percentile code can read it.  Empty when nothing happened in
+ * the window. */
+static void window_histogram(const struct histogram *now, const struct histogram *base,
+                             struct histogram *out)
+{
+    histogram_init(out);
+    uint64_t total = 0, sum = 0;
+    size_t first = HIST_BUCKETS, last = 0;
+    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+        uint64_t a = atomic_load_explicit(&now->buckets[i], memory_order_relaxed);
+        uint64_t b = atomic_load_explicit(&base->buckets[i], memory_order_relaxed);
+        uint64_t c = a > b ? a - b : 0;
+        if (c == 0)
+            continue;
+        atomic_store_explicit(&out->buckets[i], c, memory_order_relaxed);
+        total += c;
+        sum += c * histogram_bucket_low(i);
+        if (first == HIST_BUCKETS)
+            first = i;
+        last = i;
+    }
+    if (total == 0)
+        return;
+    /* min/max of the window are only known to a bucket; never past the
+     * server's real maximum. */
+    uint64_t max = histogram_bucket_high(last) - 1;
+    uint64_t real_max = histogram_max(now);
+    atomic_store_explicit(&out->count, total, memory_order_relaxed);
+    atomic_store_explicit(&out->sum, sum, memory_order_relaxed);
+    atomic_store_explicit(&out->min, histogram_bucket_low(first), memory_order_relaxed);
+    atomic_store_explicit(&out->max, max < real_max || real_max == 0 ? max : real_max,
+                          memory_order_relaxed);
+}
+
+static void fill_histogram(const struct histogram *hist, struct view_pane *out)
+{
+    memset(out->hist_rows, 0, sizeof out->hist_rows);
+    out->hist_total = 0;
+    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+        uint64_t c = atomic_load_explicit(&hist->buckets[i], memory_order_relaxed);
+        if (c == 0)
+            continue;
+        uint64_t low = histogram_bucket_low(i);
+        size_t row = 0;
+        while (row < VIEW_HIST_ROWS - 1 && low >= hist_row_limits[row])
+            row++;
+        out->hist_rows[row] += c;
+        out->hist_total += c;
+    }
+    out->p50_ns = histogram_percentile(hist, 50);
+    out->p90_ns = histogram_percentile(hist, 90);
+    out->p99_ns = histogram_percentile(hist, 99);
+    out->max_ns = histogram_max(hist);
+    out->window_count = out->hist_total;
+}
+
+/* Everything both modes take from the tracker and the gauges. */
+static void fill_common(const struct view_tracker *tracker, const int64_t *gauges,
+                        struct view_pane *out)
+{
+    snprintf(out->name, sizeof out->name, "%s", tracker->info.name);
+    snprintf(out->model, sizeof out->model, "%s", tracker->info.model);
+    out->kind = tracker->kind;
+    out->port = tracker->info.port;
+    out->pid = tracker->info.pid;
+    out->status = tracker->status;
+    snprintf(out->status_text, sizeof out->status_text, "%s", tracker->status_text);
+    if (!tracker->have_snapshot)
+        return;
+
+    out->connections = gauges[PROBE_GAUGE_CONNECTIONS];
+    out->threads = gauges[PROBE_GAUGE_THREADS];
+    out->rss_bytes = tracker->rss_bytes;
+    out->requests_done = gauges[PROBE_GAUGE_REQUESTS_DONE];
+    out->requests_per_s = tracker->requests_per_s;
+    out->events_dropped = gauges[PROBE_GAUGE_EVENTS_DROPPED];
+    out->view_missed = tracker->missed;
+
+    out->queued = queued_parts(tracker->kind, gauges, out->parts, &out->part_count);
+    out->queued_series_len = series_copy(tracker->queued_series, tracker->series_count,
+                                         tracker->series_next, out->queued_series);
+    out->ready_series_len = series_copy(tracker->ready_series, tracker->series_count,
+                                        tracker->series_next, out->ready_series);
+
+    out->ready_is_turns = tracker->kind == VIEW_KIND_LOOP;
+    out->ready = out->ready_is_turns ? gauges[PROBE_GAUGE_LOOP_LAST_READY]
+                                     : gauges[PROBE_GAUGE_READY];
+    out->turns_per_s = tracker->turns_per_s;
+    out->loop_utilisation = tracker->loop_utilisation;
+    out->timers_pending = gauges[PROBE_GAUGE_TIMERS_PENDING];
+    out->work_queued = gauges[PROBE_GAUGE_WORK_QUEUED];
+    out->workers = gauges[PROBE_GAUGE_WORKERS];
+
+    /* The handler window; the whole run when the window saw nothing. */
+    struct histogram *window = malloc(sizeof *window);
+    if (window == NULL)
+        return;
+    window_histogram(&tracker->snap.hists[PROBE_HIST_HANDLER_NS], &tracker->handler_base,
+                     window);
+    out->window_recent = histogram_count(window) > 0;
+    fill_histogram(out->window_recent ? window : &tracker->snap.hists[PROBE_HIST_HANDLER_NS],
+                   out);
+    window_histogram(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], &tracker->lag_base, window);
+    out->loop_lag_p99_ns = histogram_count(window) > 0
+                               ? histogram_percentile(window, 99)
+                               : histogram_percentile(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], 99);
+    free(window);
+}
+
+void view_build_live(const struct view_tracker *tracker, const struct view_history *history,
+                     const struct view_options *options, struct view_pane *out)
+{
+    memset(out, 0, sizeof *out);
+    out->loop_utilisation = -1;
+    fill_common(tracker, tracker->snap.gauges, out);
+    if (!tracker->have_snapshot || tracker->status == VIEW_STATUS_ERROR)
+        return;
+
+    /* The poll() strip, oldest first. */
+    size_t start = tracker->turn_count == VIEW_TURN_STRIP_LEN ? tracker->turn_next : 0;
+    for (size_t i = 0; i < tracker->turn_count; i++)
+        out->turns[i] = tracker->turns[(start + i) % VIEW_TURN_STRIP_LEN];
+    out->turn_count = tracker->turn_count;
+
+    struct view_ring_replay *rings = calloc(PROBE_MAX_RINGS, sizeof *rings);
+    struct frame *frame = malloc(sizeof *frame);
+    if (rings != NULL && frame != NULL) {
+        frame_from_snapshot(tracker, rings, frame);
+        fill_from_frame(tracker->kind, frame, options, out);
+        fill_threads(frame, options, out);
+    }
+    free(rings);
+    free(frame);
+
+    if (history != NULL) {
+        size_t want = options->log_lines < VIEW_LOG_LINES ? options->log_lines : VIEW_LOG_LINES;
+        size_t n = history->count < want ? history->count : want;
+        for (size_t i = 0; i < n; i++)
+            log_line(&tracker->snap, view_history_at(history, history->count - n + i),
+                     tracker->snap.taken_ns, &out->log[i]);
+        out->log_count = n;
+    }
+}
+
+/* The gauges as the last snapshot at or before t_ns saw them (the oldest
+ * kept when t_ns is older still). */
+static const int64_t *gauges_at(const struct view_tracker *tracker, uint64_t t_ns)
+{
+    const int64_t *best = tracker->snap.gauges;
+    uint64_t best_t = 0;
+    bool found = false;
+    const int64_t *oldest = NULL;
+    uint64_t oldest_t = UINT64_MAX;
+    for (size_t i = 0; i < tracker->gauge_count; i++) {
+        const struct view_gauge_sample *sample = &tracker->gauge_history[i];
+        if (sample->t_ns <= t_ns && (!found || sample->t_ns > best_t)) {
+            best = sample->gauges;
+            best_t = sample->t_ns;
+            found = true;
+        }
+        if (sample->t_ns < oldest_t) {
+            oldest = sample->gauges;
+            oldest_t = sample->t_ns;
+        }
+    }
+    return found || oldest == NULL ? best : oldest;
+}
+
+void view_build_step(const struct view_tracker *tracker,
+                     const struct probe_event_record *events, size_t n,
+                     size_t index, bool has_event, uint64_t t_ns,
+                     const struct view_options *options, struct view_pane *out)
+{
+    memset(out, 0, sizeof *out);
+    out->loop_utilisation = -1;
+    size_t upto = has_event ? (index < n ? index + 1 : n) : view_events_until(events, n, t_ns);
+    uint64_t at = has_event && index < n ? events[index].t_ns : t_ns;
+
+    const int64_t *gauges = gauges_at(tracker, at);
+    fill_common(tracker, gauges, out);
+    out->stepping = true;
+    out->step_has_event = has_event && index < n;
+    out->step_index = index;
+    out->step_count = n;
+    out->step_t_ns = at;
+    if (!tracker->have_snapshot || tracker->status == VIEW_STATUS_ERROR)
+        return;
+
+    struct view_replay *replay = malloc(sizeof *replay);
+    struct frame *frame = malloc(sizeof *frame);
+    if (replay == NULL || frame == NULL) {
+        free(replay);
+        free(frame);
+        return;
+    }
+    view_replay_run(events, n, upto, &tracker->snap, replay);
+    replay->t_ns = at;
+    frame_from_replay(tracker, replay, gauges, frame);
+    fill_from_frame(tracker->kind, frame, options, out);
+    fill_threads(frame, options, out);
+
+    /* The loop's turn as it stood at this event. */
+    memcpy(out->turns, replay->turns, replay->turn_count * sizeof out->turns[0]);
+    out->turn_count = replay->turn_count;
+    if (tracker->kind == VIEW_KIND_LOOP) {
+        out->ready = replay->turn_count > 0 ? replay->turns[replay->turn_count - 1] : 0;
+        int64_t waiting = replay->in_turn ? (int64_t)replay->turn_ready -
+                                                (int64_t)replay->turn_dispatched : 0;
+        for (size_t i = 0; i < out->part_count; i++) {
+            if (strcmp(out->parts[i].label, "ready, not dispatched") == 0) {
+                out->queued += waiting - out->parts[i].value;
+                out->parts[i].value = waiting;
+            }
+        }
+    } else {
+        out->ready = (int64_t)out->served_count;
+    }
+
+    /* The log ends at the current event, times relative to it. */
+    size_t want = options->log_lines < VIEW_LOG_LINES ? options->log_lines : VIEW_LOG_LINES;
+    size_t count = upto < want ? upto : want;
+    for (size_t i = 0; i < count; i++) {
+        size_t e = upto - count + i;
+        log_line(&tracker->snap, &events[e], at, &out->log[i]);
+        out->log[i].current = out->step_has_event && e == index;
+    }
+    out->log_count = count;
+    free(replay);
+    free(frame);
+}
