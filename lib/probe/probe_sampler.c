@@ -183,6 +183,15 @@ static void *sampler_main(void *arg)
              * does not make us skip a whole round. */
             next_thread_scan = now + interval_ms * 1000000u - PROBE_SAMPLE_INTERVAL_MS * 500000u;
         }
+        /* The thread models cannot publish QUEUED themselves (their
+         * threads are blocked), so its sum is refreshed here; the loop
+         * publishes its own QUEUED on every turn and never starts us
+         * with this flag. */
+        if (sampler->flags & PROBE_SAMPLE_ACCEPT_QUEUE)
+            probe_gauge_set(probe, PROBE_GAUGE_QUEUED,
+                            probe_gauge_get(probe, PROBE_GAUGE_Q_ACCEPT_BACKLOG) +
+                            probe_gauge_get(probe, PROBE_GAUGE_Q_PIPELINED) +
+                            probe_gauge_get(probe, PROBE_GAUGE_Q_RUNNABLE));
     } while (!sampler_wait(sampler, PROBE_SAMPLE_INTERVAL_MS));
     return NULL;
 }

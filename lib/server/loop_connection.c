@@ -113,10 +113,11 @@ static bool connection_read(struct loop_connection *conn)
 {
     int fd = conn->io.fd;
     for (int i = 0; i < LOOP_MAX_READS_PER_DISPATCH; i++) {
-        char *space = buffer_reserve(&conn->in, SERVER_READ_CHUNK);
+        size_t want = server_read_size(&conn->in);
+        char *space = want > 0 ? buffer_reserve(&conn->in, want) : NULL;
         if (space == NULL)
             return true;          /* input full: connection_update pauses reads */
-        ssize_t n = net_read(fd, space, SERVER_READ_CHUNK);
+        ssize_t n = net_read(fd, space, want);
         if (n == -EAGAIN)
             return true;          /* drained: the normal way out */
         if (n < 0) {
@@ -350,8 +351,7 @@ static void connection_update(struct loop_connection *conn)
             set_reads_paused(conn, false);
     }
 
-    bool input_full = conn->in.limit > 0 &&
-                      buffer_pending(&conn->in) + SERVER_READ_CHUNK > conn->in.limit;
+    bool input_full = server_read_size(&conn->in) == 0;
     unsigned events = 0;
     if (!conn->peer_closed && !conn->reads_paused && !input_full &&
         conn->state != CONN_CLOSING)

@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "common/buffer.h"
+#include "common/limits.h"
 #include "probe/probe.h"
 #include "server/server.h"
 
@@ -49,6 +51,16 @@ struct server {
  * the connection itself as "ready" (blocking) or each handler (threads). */
 void sync_connection_serve(struct server *server, struct probe_thread *thread,
                            int fd, bool connection_is_ready);
+
+/* How many bytes the next read into `in` may ask for: one chunk, or less
+ * when the input buffer is close to its limit (a maximal request followed
+ * by pipelined bytes), so the last bytes of room are still used.  0 means
+ * full: the parser will have answered 413/431 before that can happen. */
+static inline size_t server_read_size(const struct buffer *in)
+{
+    size_t room = in->limit == 0 ? SERVER_READ_CHUNK : in->limit - buffer_pending(in);
+    return room < SERVER_READ_CHUNK ? room : SERVER_READ_CHUNK;
+}
 
 /* Blocks SIGINT and SIGTERM in the calling thread; threads created after
  * this inherit the mask, so the signal always reaches the thread that

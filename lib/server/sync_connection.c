@@ -108,11 +108,12 @@ void sync_connection_serve(struct server *server, struct probe_thread *thread,
         probe_gauge_set(probe, PROBE_GAUGE_READY, 1);
 
     while (keep_alive && !atomic_load(&server->stop_requested)) {
-        char *space = buffer_reserve(&in, SERVER_READ_CHUNK);
+        size_t want = server_read_size(&in);
+        char *space = want > 0 ? buffer_reserve(&in, want) : NULL;
         if (space == NULL)
             break;
         probe_block_begin(thread, PROBE_CALL_READ, fd);
-        ssize_t n = net_read(fd, space, SERVER_READ_CHUNK);
+        ssize_t n = net_read(fd, space, want);
         probe_block_end(thread, PROBE_CALL_READ, fd);
         if (n == -EINTR)
             continue;               /* a signal: re-check stop_requested */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "probe/probe_reader.h"
 #include "support/served.h"
 
 /* Client A asks for `slow_path`; shortly after, client B asks for "/".
@@ -176,6 +177,51 @@ static void test_threads_one_per_connection_and_cap(void **state)
     assert_int_equal(served_thread_count(s), base);
 }
 
+/* Blocking model: while one client holds the only thread, later clients
+ * wait in the kernel's accept queue, and the instrumentation says so
+ * (QUEUED from TCP_INFO on the listening socket, READY = 1). */
+static void test_blocking_queue_is_the_accept_queue(void **state)
+{
+    (void)state;
+    struct served *s = &current;
+    assert_int_equal(served_start(s, "blocking", NULL, 0), 0);
+    struct client holder, waiting[3];
+    assert_int_equal(client_connect(&holder, s->port), 0);
+    assert_int_equal(client_send_str(&holder, "GET / HTTP/1.1\r\n\r\n"), 0);
+    struct response r;
+    assert_int_equal(client_read_response(&holder, &r, 5000), 0);
+    response_free(&r);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(client_connect(&waiting[i], s->port), 0);
+
+    char err[256];
+    struct probe_reader *reader;
+    assert_int_equal(probe_reader_open(&reader, s->name, err, sizeof err), 0);
+    struct probe_snapshot *snap = malloc(sizeof *snap);
+    assert_non_null(snap);
+    double deadline = now_ms() + 3000;
+    do {
+        usleep(20000);
+        assert_int_equal(probe_reader_snapshot(reader, snap), 0);
+    } while (snap->gauges[PROBE_GAUGE_QUEUED] < 3 && now_ms() < deadline);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_Q_ACCEPT_BACKLOG], 3);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_QUEUED], 3);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_READY], 1);
+
+    /* The holder leaves: the queue drains one client at a time. */
+    client_close(&holder);
+    for (int i = 0; i < 3; i++)
+        client_close(&waiting[i]);
+    deadline = now_ms() + 3000;
+    do {
+        usleep(20000);
+        assert_int_equal(probe_reader_snapshot(reader, snap), 0);
+    } while (snap->gauges[PROBE_GAUGE_QUEUED] != 0 && now_ms() < deadline);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_QUEUED], 0);
+    free(snap);
+    probe_reader_close(reader);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +233,7 @@ int main(void)
         cmocka_unit_test_teardown(test_loop_worker_cpu_does_not_delay, stop_current),
         cmocka_unit_test_teardown(test_loop_hundred_sleeps_on_one_thread, stop_current),
         cmocka_unit_test_teardown(test_threads_one_per_connection_and_cap, stop_current),
+        cmocka_unit_test_teardown(test_blocking_queue_is_the_accept_queue, stop_current),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
