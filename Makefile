@@ -92,7 +92,7 @@ test: tests-build
 
 # The thread-per-connection model, the worker pool and the instrumentation
 # rings are the code with real data races to find.
-TSAN_TESTS ?= test_histogram,test_probe,test_worker_pool,test_server_threads,test_server_loop
+TSAN_TESTS ?= test_histogram,test_probe,test_loop,test_worker_pool,test_server_models,test_teaching_points,test_hostile_clients,test_load_run
 
 check-asan:
 	$(MAKE) SAN=asan test

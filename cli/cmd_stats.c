@@ -20,10 +20,9 @@ static const char stats_usage[] =
     "(see 'evlab list'): gauges, and handler runtime / loop lag percentiles.\n"
     "Times are in microseconds.\n"
     "\n"
-    "  --json    one JSON object: {name, model, pid, port, alive, uptime_s,\n"
-    "            gauges: {NAME: value...}, handler_us: {count, p50, p90, p99,\n"
-    "            p999, max}, loop_lag_us: {...}, threads: [{ring, role, state,\n"
-    "            call}...]}\n"
+    "  --json    the same JSON object the server serves on GET /stats:\n"
+    "            {name, model, pid, port, uptime_s, gauges: {NAME: value...},\n"
+    "            handler_us: {count, p50, p90, p99, p99.9, max}, ...}\n"
     "  -h, --help\n";
 
 static const double percentiles[] = { 50, 90, 99, 99.9 };
@@ -46,15 +45,6 @@ static void print_hist_text(const char *label, const struct histogram *h, bool i
         printf(" max=%llu\n", (unsigned long long)histogram_max(h));
 }
 
-static void print_hist_json(const char *key, const struct histogram *h, double scale)
-{
-    printf("\"%s\":{\"count\":%llu", key, (unsigned long long)histogram_count(h));
-    for (size_t i = 0; i < sizeof percentiles / sizeof percentiles[0]; i++)
-        printf(",\"%s\":%.3f", percentile_keys[i],
-               (double)histogram_percentile(h, percentiles[i]) / scale);
-    printf(",\"max\":%.3f}", (double)histogram_max(h) / scale);
-}
-
 static void print_text(const struct probe_info *info, const struct probe_snapshot *snap,
                        double uptime_s)
 {
@@ -72,29 +62,17 @@ static void print_text(const struct probe_info *info, const struct probe_snapsho
     printf("threads with a ring: %zu\n", snap->thread_count);
 }
 
-static void print_json(const struct probe_info *info, const struct probe_snapshot *snap,
-                       double uptime_s)
+/* The same JSON the server itself serves on GET /stats. */
+static int print_json(const struct probe_info *info, const struct probe_snapshot *snap)
 {
-    /* Names and models are [A-Za-z0-9._-] (probe_create checks), so they
-     * need no JSON escaping. */
-    printf("{\"name\":\"%s\",\"model\":\"%s\",\"pid\":%d,\"port\":%d,\"alive\":%s,"
-           "\"uptime_s\":%.3f,\"gauges\":{",
-           info->name, info->model, info->pid, info->port,
-           snap->writer_alive ? "true" : "false", uptime_s);
-    for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
-        printf("%s\"%s\":%lld", g ? "," : "", probe_gauge_name(g), (long long)snap->gauges[g]);
-    printf("},");
-    print_hist_json("handler_us", &snap->hists[PROBE_HIST_HANDLER_NS], 1000.0);
-    printf(",");
-    print_hist_json("loop_lag_us", &snap->hists[PROBE_HIST_LOOP_LAG_NS], 1000.0);
-    printf(",\"threads\":[");
-    for (size_t i = 0; i < snap->thread_count; i++) {
-        const struct probe_thread_info *t = &snap->threads[i];
-        printf("%s{\"ring\":%d,\"role\":\"%s\",\"state\":\"%s\",\"call\":\"%s\"}",
-               i ? "," : "", t->ring, t->role, probe_thread_state_name(t->state),
-               probe_call_name(t->call));
+    char json[16384];
+    int n = probe_snapshot_json(info, snap, json, sizeof json);
+    if (n < 0) {
+        fprintf(stderr, "evlab stats: snapshot too large to render\n");
+        return 1;
     }
-    printf("]}\n");
+    printf("%.*s\n", n, json);
+    return 0;
 }
 
 int cmd_stats(int argc, char **argv)
@@ -136,11 +114,12 @@ int cmd_stats(int argc, char **argv)
     }
     const struct probe_info *info = probe_reader_info(reader);
     double uptime_s = (double)(clock_now_ns() - info->start_mono_ns) / 1e9;
+    int status = 0;
     if (json)
-        print_json(info, snap, uptime_s);
+        status = print_json(info, snap);
     else
         print_text(info, snap, uptime_s);
     free(snap);
     probe_reader_close(reader);
-    return 0;
+    return status;
 }
