@@ -115,6 +115,20 @@ void net_spare_fd_close(struct net_spare_fd *spare)
 
 int net_shed_connection(int listen_fd, struct net_spare_fd *spare)
 {
+    /* Only shed a connection that is already waiting.  The listener of
+     * the thread models is blocking, and Linux reports EMFILE from a
+     * blocking accept() *before* it waits, so an empty queue also ends
+     * up here; accepting then would block until the next client arrived
+     * and would shed that client even if descriptors had been freed
+     * meanwhile.  (SOCK_NONBLOCK below is for the new socket, not for
+     * this accept.) */
+    struct pollfd waiting = { .fd = listen_fd, .events = POLLIN };
+    int ready;
+    do
+        ready = poll(&waiting, 1, 0);
+    while (ready < 0 && errno == EINTR);
+    if (ready <= 0)
+        return -EAGAIN;
     if (spare->fd < 0)
         net_spare_fd_open(spare);
     if (spare->fd < 0)

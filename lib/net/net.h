@@ -38,8 +38,10 @@ int net_accept(int listen_fd, bool nonblocking);
  * at once: a busy loop.  So we keep one descriptor open in reserve (on
  * /dev/null); on EMFILE we close it, accept the connection, close that
  * too (the client sees a reset/close instead of hanging), and reopen the
- * reserve.  Returns 0 when one connection was shed, or a negative errno
- * when even that failed (the caller then pauses accepting for a while). */
+ * reserve.  Returns 0 when one connection was shed; -EAGAIN when no
+ * connection was waiting after all (Linux reports EMFILE from a blocking
+ * accept before it waits); or another negative errno when even shedding
+ * failed.  On any error the caller pauses accepting for a while. */
 struct net_spare_fd { int fd; };
 void net_spare_fd_open(struct net_spare_fd *spare);
 void net_spare_fd_close(struct net_spare_fd *spare);

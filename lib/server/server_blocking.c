@@ -69,6 +69,11 @@ static int blocking_run(struct server *server)
         }
         if (fd < 0)
             continue;   /* EINTR (check stop), or a transient accept error */
+        /* A lost reserve descriptor is taken back once a slot is free
+         * again (see the same lines in server_threads.c for how it gets
+         * lost). */
+        if (state->spare.fd < 0)
+            net_spare_fd_open(&state->spare);
         probe_emit(thread, PROBE_EV_ACCEPT, fd, 0, 0);
         probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
         probe_gauge_add(server->probe, PROBE_GAUGE_CONNECTIONS, 1);

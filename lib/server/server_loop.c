@@ -73,6 +73,11 @@ static void on_listener_readable(struct loop *loop, struct loop_io *io, unsigned
         }
         if (fd < 0)
             return;                 /* transient (e.g. ENOBUFS): next turn */
+        /* A lost reserve descriptor is taken back once a slot is free
+         * again (see the same lines in server_threads.c for how it gets
+         * lost). */
+        if (model->spare.fd < 0)
+            net_spare_fd_open(&model->spare);
         probe_emit(model->shared.thread, PROBE_EV_ACCEPT, fd, 0, 0);
         probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
         loop_connection_open(&model->shared, fd);

@@ -176,6 +176,15 @@ static int threads_run(struct server *server)
         }
         if (fd < 0)
             continue;
+        /* The reserve descriptor can be lost: net_shed_connection() lends
+         * its slot out for a moment, and another thread (the sampler,
+         * reading /proc) may take the slot first.  Without a reserve the
+         * next EMFILE could not shed anyone, and the descriptor count
+         * would stay one below where it started.  This accept proved a
+         * slot was free: take the reserve back now (one open(), and only
+         * after a loss). */
+        if (state->spare.fd < 0)
+            net_spare_fd_open(&state->spare);
         probe_emit(thread, PROBE_EV_ACCEPT, fd, 0, 0);
         probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
         start_connection(server, thread, fd);

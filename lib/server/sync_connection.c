@@ -40,6 +40,25 @@ static int count_pipelined(const struct server *server, const char *data, size_t
     return count;
 }
 
+/* The slow backend of /sleep: this thread waits, nothing else runs on it.
+ * It waits in short slices against a deadline (so the total stays what
+ * was asked) and gives up early when the server is stopping: otherwise a
+ * SIGTERM would wait out a /sleep/60000 in the blocking model, and the
+ * threads model's bounded shutdown wait would give up on this thread and
+ * leave the instrumentation segment behind. */
+static void sleep_unless_stopping(const struct server *server, uint32_t ms)
+{
+    enum { SLICE_MS = 20 };
+    uint64_t deadline = clock_now_ns() + (uint64_t)ms * 1000000u;
+    for (;;) {
+        uint64_t now = clock_now_ns();
+        if (now >= deadline || atomic_load(&server->stop_requested))
+            return;
+        uint64_t left_ms = (deadline - now + 999999u) / 1000000u;
+        clock_sleep_ms(left_ms < SLICE_MS ? (uint32_t)left_ms : SLICE_MS);
+    }
+}
+
 /* Runs one request's handler, blocking as long as the route says. */
 static bool handle_request(struct server *server, struct probe_thread *thread, int fd,
                            const struct http_request *req, struct buffer *out,
@@ -58,7 +77,7 @@ static bool handle_request(struct server *server, struct probe_thread *thread, i
         /* The slow backend: in a thread model, waiting means this
          * thread sleeps and nothing else runs on it. */
         probe_block_begin(thread, PROBE_CALL_SLEEP, fd);
-        clock_sleep_ms(plan.match.ms);
+        sleep_unless_stopping(server, plan.match.ms);
         probe_block_end(thread, PROBE_CALL_SLEEP, fd);
         break;
     case ROUTE_CPU:
