@@ -26,6 +26,9 @@ static const char serve_usage[] =
     "  -n, --name NAME        instrumentation name (default MODEL-PID);\n"
     "                         watch it with 'evlab view NAME'\n"
     "      --max-body BYTES   largest request body (default 4m); past it: 413\n"
+    "      --request-timeout T  a request must arrive whole within T of its\n"
+    "                         first byte (default 10s); past it: 408 and a close\n"
+    "      --idle-timeout T   close a connection without progress for T (default 60s)\n"
     "  threads model:\n"
     "      --max-threads N    connection threads before answering 503 (default 10000)\n"
     "      --stack-size BYTES stack per connection thread (default 64k)\n"
@@ -72,7 +75,7 @@ static bool backend_known(const char *name)
 int cmd_serve(int argc, char **argv)
 {
     enum { OPT_BIND = 256, OPT_MAX_BODY, OPT_MAX_THREADS, OPT_STACK, OPT_BACKEND,
-           OPT_WORKERS, OPT_NO_BACKPRESSURE };
+           OPT_WORKERS, OPT_NO_BACKPRESSURE, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT };
     static const struct option options[] = {
         { "model", required_argument, NULL, 'm' },
         { "port", required_argument, NULL, 'p' },
@@ -84,6 +87,8 @@ int cmd_serve(int argc, char **argv)
         { "backend", required_argument, NULL, OPT_BACKEND },
         { "workers", required_argument, NULL, OPT_WORKERS },
         { "no-backpressure", no_argument, NULL, OPT_NO_BACKPRESSURE },
+        { "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+        { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -148,6 +153,22 @@ int cmd_serve(int argc, char **argv)
         case OPT_NO_BACKPRESSURE:
             config.no_backpressure = true;
             break;
+        case OPT_REQUEST_TIMEOUT:
+        case OPT_IDLE_TIMEOUT: {
+            uint64_t ns;
+            /* 1 ms .. 1 day, whole milliseconds. */
+            if (!cli_parse_duration(optarg, &ns) || ns < 1000000u || ns > 86400ull * 1000000000u)
+                return cli_usage_error("serve", serve_usage,
+                                       "%s wants a duration from 1ms to 24h (e.g. 10s), not '%s'",
+                                       opt == OPT_REQUEST_TIMEOUT ? "--request-timeout"
+                                                                  : "--idle-timeout", optarg);
+            uint32_t ms = (uint32_t)(ns / 1000000u);
+            if (opt == OPT_REQUEST_TIMEOUT)
+                config.request_timeout_ms = ms;
+            else
+                config.idle_timeout_ms = ms;
+            break;
+        }
         case 'q':
             quiet = true;
             break;

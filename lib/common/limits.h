@@ -27,6 +27,19 @@
 #define ROUTE_MAX_SLEEP_MS         60000
 #define ROUTE_MAX_CPU_MS           10000
 
+/* A request must arrive whole (request line, headers and body) within
+ * this long of its first byte; past it the server answers 408 and closes
+ * (evlab serve --request-timeout).  This is what ends a slowloris client,
+ * which sends a byte now and then to hold a connection -- and in the
+ * thread models a whole thread -- for ever. */
+#define HTTP_REQUEST_TIMEOUT_MS    10000
+
+/* A keep-alive connection with no request in progress, or a client that
+ * stops reading our replies, is closed after this long without progress
+ * (evlab serve --idle-timeout).  Long enough that a class can watch
+ * thousands of idle connections; short enough that they do not pile up. */
+#define HTTP_IDLE_TIMEOUT_MS       60000
+
 /* --- Server models --------------------------------------------------- */
 
 /* listen(2) backlog.  The kernel caps it at net.core.somaxconn. */

@@ -92,6 +92,8 @@ void loop_connection_close(struct loop_connection *conn)
         loop_io_stop(owner->loop, &conn->io);
     if (loop_timer_active(&conn->timer))
         loop_timer_stop(owner->loop, &conn->timer);
+    if (loop_timer_active(&conn->deadline))
+        loop_timer_stop(owner->loop, &conn->deadline);
     if (conn->io.fd >= 0) {
         probe_emit(owner->thread, PROBE_EV_CLOSE, conn->io.fd, 0, 0);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_CLOSES, 1);
@@ -104,6 +106,73 @@ void loop_connection_close(struct loop_connection *conn)
         conn->free_when_job_done = true;
     else
         connection_free(conn);
+}
+
+/* --- Timeouts ----------------------------------------------------------- */
+
+/* One timer per connection enforces two limits (limits.h): a request must
+ * arrive whole within the request timeout (else 408: this is what ends a
+ * slowloris client), and a connection without progress for the idle
+ * timeout is closed.  Re-arming a timer on every read would cost a heap
+ * operation per request, so the timer is lazy: it fires at the earliest
+ * deadline it was given, then looks at the connection's timestamps and
+ * either acts or sets itself for the deadline that really applies now. */
+
+static uint64_t ms_to_ns(uint32_t ms)
+{
+    return (uint64_t)ms * 1000000u;
+}
+
+static void arm_deadline_at(struct loop_connection *conn, uint64_t due_ns)
+{
+    uint64_t now = loop_now_ns(conn->owner->loop);
+    loop_timer_start(conn->owner->loop, &conn->deadline, due_ns > now ? due_ns - now : 0);
+}
+
+/* Called when the first byte of a request is in: the request timeout
+ * starts, and may come before the deadline the timer is set for. */
+static void connection_request_started(struct loop_connection *conn)
+{
+    const struct server_config *config = &conn->owner->server->config;
+    conn->request_started_ns = loop_now_ns(conn->owner->loop);
+    uint64_t due = conn->request_started_ns + ms_to_ns(config->request_timeout_ms);
+    if (!loop_timer_active(&conn->deadline) || conn->deadline.due_ns > due)
+        arm_deadline_at(conn, due);
+}
+
+static void on_deadline(struct loop *loop, struct loop_timer *timer)
+{
+    struct loop_connection *conn = timer->data;
+    const struct server_config *config = &conn->owner->server->config;
+    uint64_t now = loop_now_ns(loop);
+
+    if (conn->state == CONN_WAITING) {
+        /* We are the slow one (a /sleep or a job): not the client's fault. */
+        arm_deadline_at(conn, now + ms_to_ns(config->idle_timeout_ms));
+        return;
+    }
+    bool receiving = conn->state == CONN_READING && !conn->reads_paused &&
+                     buffer_pending(&conn->in) > 0;
+    if (receiving) {
+        uint64_t due = conn->request_started_ns + ms_to_ns(config->request_timeout_ms);
+        if (now < due) {
+            arm_deadline_at(conn, due);
+            return;
+        }
+        reply_timeout_append(conn_probe(conn), &conn->out);
+        account_output(conn);
+        conn->state = CONN_CLOSING;
+        conn->last_progress_ns = now;
+        arm_deadline_at(conn, now + ms_to_ns(config->idle_timeout_ms));
+        connection_update(conn);
+        return;
+    }
+    uint64_t due = conn->last_progress_ns + ms_to_ns(config->idle_timeout_ms);
+    if (now < due) {
+        arm_deadline_at(conn, due);
+        return;
+    }
+    loop_connection_close(conn);    /* idle, or not reading our replies */
 }
 
 /* --- Reading ------------------------------------------------------------ */
@@ -129,7 +198,10 @@ static bool connection_read(struct loop_connection *conn)
             conn->peer_closed = true;
             return true;
         }
+        if (buffer_pending(&conn->in) == 0)
+            connection_request_started(conn);
         buffer_commit(&conn->in, (size_t)n);
+        conn->last_progress_ns = loop_now_ns(conn->owner->loop);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_IN, n);
     }
     return true;
@@ -152,6 +224,7 @@ static bool connection_write(struct loop_connection *conn)
         /* A partial write is normal: advance the cursor past what the
          * kernel took; the rest goes out on a later WRITABLE event. */
         buffer_consume(&conn->out, (size_t)n);
+        conn->last_progress_ns = loop_now_ns(conn->owner->loop);
         probe_emit(conn->owner->thread, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_OUT, n);
     }
@@ -296,6 +369,8 @@ static void connection_answer_buffered(struct loop_connection *conn)
         /* Safe now: no reply plan points into `in` any more (/echo was
          * copied into `out`; /sleep and /cpu only keep numbers). */
         buffer_consume(&conn->in, req.total_len);
+        if (buffer_pending(&conn->in) > 0)
+            connection_request_started(conn);
     }
     buffer_compact(&conn->in);
 }
@@ -410,7 +485,9 @@ int loop_connection_open(struct loop_server *owner, int fd)
     http_parser_init(&conn->parser, server->config.max_body);
     loop_io_init(&conn->io, fd, on_connection_event, conn);
     loop_timer_init(&conn->timer, on_sleep_done, conn);
+    loop_timer_init(&conn->deadline, on_deadline, conn);
     conn->state = CONN_READING;
+    conn->last_progress_ns = loop_now_ns(owner->loop);
     net_set_nodelay(fd);
 
     conn->next = owner->connections;
@@ -425,5 +502,6 @@ int loop_connection_open(struct loop_server *owner, int fd)
         loop_connection_close(conn);
         return rc;
     }
+    arm_deadline_at(conn, conn->last_progress_ns + ms_to_ns(server->config.idle_timeout_ms));
     return 0;
 }

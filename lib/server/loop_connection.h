@@ -38,6 +38,9 @@ struct loop_connection {
     struct loop_server *owner;
     struct loop_io io;
     struct loop_timer timer;          /* /sleep continuation, linger deadline */
+    struct loop_timer deadline;       /* request and idle timeouts (lazy) */
+    uint64_t last_progress_ns;        /* last byte read or written */
+    uint64_t request_started_ns;      /* first byte of the pending request */
     struct worker_job job;            /* /cpu on the worker pool */
     bool job_in_flight;               /* the pool holds &job: don't free yet */
     bool free_when_job_done;

@@ -93,3 +93,8 @@ void reply_parse_error_append(struct probe *probe, const struct http_request *re
     reply_error(probe, req->error_status,
                 req->error_reason ? req->error_reason : "bad request", out);
 }
+
+void reply_timeout_append(struct probe *probe, struct buffer *out)
+{
+    reply_error(probe, 408, "the request did not arrive in time", out);
+}

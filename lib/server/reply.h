@@ -34,4 +34,8 @@ bool reply_append(struct probe *probe, const struct reply_plan *plan, struct buf
 void reply_parse_error_append(struct probe *probe, const struct http_request *req,
                               struct buffer *out);
 
+/* 408: the request did not arrive whole within the request timeout (a
+ * slowloris client, or a stalled upload).  Closes. */
+void reply_timeout_append(struct probe *probe, struct buffer *out);
+
 #endif

@@ -92,6 +92,10 @@ int server_open(struct server **out, const struct server_config *config,
         server->config.bind_addr = "127.0.0.1";
     if (server->config.max_body == 0)
         server->config.max_body = HTTP_DEFAULT_MAX_BODY;
+    if (server->config.request_timeout_ms == 0)
+        server->config.request_timeout_ms = HTTP_REQUEST_TIMEOUT_MS;
+    if (server->config.idle_timeout_ms == 0)
+        server->config.idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS;
     if (server->config.max_threads == 0)
         server->config.max_threads = THREADS_DEFAULT_MAX;
     if (server->config.stack_size == 0)

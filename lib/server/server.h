@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum server_model { SERVER_BLOCKING, SERVER_THREADS, SERVER_LOOP };
 
@@ -37,6 +38,8 @@ struct server_config {
     int port;                   /* 0: ephemeral */
     const char *name;           /* instrumentation name; NULL: MODEL-PID */
     size_t max_body;            /* 0: HTTP_DEFAULT_MAX_BODY */
+    uint32_t request_timeout_ms; /* 0: HTTP_REQUEST_TIMEOUT_MS; then 408 */
+    uint32_t idle_timeout_ms;   /* 0: HTTP_IDLE_TIMEOUT_MS; then close */
     /* threads */
     unsigned max_threads;       /* 0: THREADS_DEFAULT_MAX */
     size_t stack_size;          /* 0: THREADS_DEFAULT_STACK_BYTES */

@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "common/buffer.h"
@@ -57,6 +59,14 @@ static void sleep_unless_stopping(const struct server *server, uint32_t ms)
         uint64_t left_ms = (deadline - now + 999999u) / 1000000u;
         clock_sleep_ms(left_ms < SLICE_MS ? (uint32_t)left_ms : SLICE_MS);
     }
+}
+
+/* SO_RCVTIMEO / SO_SNDTIMEO: a blocking read or write on fd gives up with
+ * EAGAIN after `ms` instead of waiting for ever. */
+static void set_socket_timeout(int fd, int which, uint32_t ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, which, &tv, sizeof tv);
 }
 
 /* Runs one request's handler, blocking as long as the route says. */
@@ -126,7 +136,31 @@ void sync_connection_serve(struct server *server, struct probe_thread *thread,
     if (connection_is_ready)
         probe_gauge_set(probe, PROBE_GAUGE_READY, 1);
 
+    /* A client that stops reading our replies cannot hold this thread in
+     * write() for longer than the idle timeout. */
+    set_socket_timeout(fd, SO_SNDTIMEO, server->config.idle_timeout_ms);
+    uint32_t read_timeout_ms = 0;      /* what SO_RCVTIMEO is set to now */
+    uint64_t request_started_ns = 0;   /* first byte of the pending request */
+
     while (keep_alive && !atomic_load(&server->stop_requested)) {
+        /* How long the next read may wait: the idle timeout between
+         * requests, what is left of the request timeout inside one. */
+        uint32_t wait_ms = server->config.idle_timeout_ms;
+        if (buffer_pending(&in) > 0) {
+            uint64_t elapsed_ms = (clock_now_ns() - request_started_ns) / 1000000u;
+            if (elapsed_ms >= server->config.request_timeout_ms) {
+                reply_timeout_append(probe, &out);
+                keep_alive = false;
+                flush_output(thread, probe, fd, &out);
+                break;
+            }
+            wait_ms = server->config.request_timeout_ms - (uint32_t)elapsed_ms;
+        }
+        if (wait_ms != read_timeout_ms) {
+            set_socket_timeout(fd, SO_RCVTIMEO, wait_ms);
+            read_timeout_ms = wait_ms;
+        }
+
         size_t want = server_read_size(&in);
         char *space = want > 0 ? buffer_reserve(&in, want) : NULL;
         if (space == NULL)
@@ -136,8 +170,15 @@ void sync_connection_serve(struct server *server, struct probe_thread *thread,
         probe_block_end(thread, PROBE_CALL_READ, fd);
         if (n == -EINTR)
             continue;               /* a signal: re-check stop_requested */
+        if (n == -EAGAIN) {
+            if (buffer_pending(&in) == 0)
+                break;              /* idle for the whole idle timeout: close */
+            continue;               /* inside a request: the check above sends 408 */
+        }
         if (n <= 0)
             break;                  /* peer closed, or reset: nothing to answer */
+        if (buffer_pending(&in) == 0)
+            request_started_ns = clock_now_ns();
         buffer_commit(&in, (size_t)n);
         probe_emit(thread, PROBE_EV_READ, fd, (uint64_t)n, 0);
         probe_gauge_add(probe, PROBE_GAUGE_BYTES_IN, n);
@@ -160,6 +201,7 @@ void sync_connection_serve(struct server *server, struct probe_thread *thread,
                                                 buffer_pending(&in) - req.total_len));
             bool keep = handle_request(server, thread, fd, &req, &out, !connection_is_ready);
             buffer_consume(&in, req.total_len);
+            request_started_ns = clock_now_ns();   /* for a pipelined remainder */
             if (!keep) {
                 keep_alive = false;
                 break;

@@ -122,6 +122,7 @@ static void test_reasons(void **state)
     assert_string_equal(http_status_reason(400), "Bad Request");
     assert_string_equal(http_status_reason(404), "Not Found");
     assert_string_equal(http_status_reason(405), "Method Not Allowed");
+    assert_string_equal(http_status_reason(408), "Request Timeout");
     assert_string_equal(http_status_reason(413), "Payload Too Large");
     assert_string_equal(http_status_reason(431), "Request Header Fields Too Large");
     assert_string_equal(http_status_reason(500), "Internal Server Error");
