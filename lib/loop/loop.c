@@ -229,11 +229,13 @@ static void loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned re
         return;
     }
     int fd = io->fd;    /* the callback may free io */
-    probe_emit(loop->probe_thread, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
+    /* One clock read per edge, shared by the event and the duration. */
     uint64_t start = clock_now_ns();
+    probe_emit_at(loop->probe_thread, start, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
     io->cb(loop, io, revents);
-    uint64_t duration = clock_now_ns() - start;
-    probe_emit(loop->probe_thread, PROBE_EV_DISPATCH_END, fd, revents, duration);
+    uint64_t end = clock_now_ns();
+    uint64_t duration = end - start;
+    probe_emit_at(loop->probe_thread, end, PROBE_EV_DISPATCH_END, fd, revents, duration);
     probe_hist_record(loop->probe, PROBE_HIST_DISPATCH_NS, duration);
 }
 

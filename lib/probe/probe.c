@@ -455,6 +455,14 @@ void probe_emit(struct probe_thread *thread, enum probe_event_kind kind,
     event_write(thread, clock_now_ns(), kind, fd, a, b);
 }
 
+void probe_emit_at(struct probe_thread *thread, uint64_t t_ns, enum probe_event_kind kind,
+                   int fd, uint64_t a, uint64_t b)
+{
+    if (thread == NULL)
+        return;
+    event_write(thread, t_ns, kind, fd, a, b);
+}
+
 void probe_block_begin(struct probe_thread *thread, enum probe_call call, int fd)
 {
     if (thread == NULL)
