@@ -3,42 +3,59 @@
  * http_parser.h for how a caller drives it).
  *
  * Design.  A request is parsed in two phases, and the parser remembers
- * which phase it is in with three numbers (struct http_parser):
+ * where it stands between calls in a few numbers (struct http_parser):
  *
- *   1. Waiting for the header block.  Each call searches only the bytes
- *      that are new since the last call (`scanned` is where the search
- *      resumes), looking for the empty line that ends the block.  A
- *      request that trickles in one byte per read therefore costs
- *      O(total bytes), not O(reads * bytes).  The search never looks past
- *      HTTP_MAX_HEADER_BYTES: once that many bytes are here without an
- *      empty line, the answer is 431 whatever comes next.
- *   2. Waiting for the body.  When the block is complete it is parsed
- *      once, in full, and checked (syntax, limits, Content-Length); then
- *      `header_len` and `body_len` are known and each further call is a
- *      single comparison: are header_len + body_len bytes here yet?
+ *   1. Checking the header block as it arrives.  Each call looks only at
+ *      the bytes that are new since the last call (`scanned` is where it
+ *      resumes), one byte at a time, and `state` says which part of
+ *      which line the next byte belongs to: method, target, version,
+ *      header name, header value, or the start of a line.  Two kinds of
+ *      check run on the way:
+ *        - per byte: a byte that no continuation of the line could make
+ *          valid (a control byte, a blank before the colon, a fourth part
+ *          in the request line...) is refused at once;
+ *        - per line: when a line end arrives, the whole line is parsed
+ *          (parse_request_line, parse_header_line, check_field), exactly
+ *          as the final parse will parse it.
+ *      So the first error in the byte stream is the one reported, as soon
+ *      as its bytes are here, and however the stream is split.  A request
+ *      that trickles in one byte per read still costs O(total bytes): no
+ *      byte is checked twice, except a CR at the end of the input, which
+ *      waits for the next byte to tell whether it starts a CRLF.  Nothing
+ *      past HTTP_MAX_HEADER_BYTES is looked at: once that many bytes are
+ *      here, all valid so far, without the empty line, the answer is 431
+ *      whatever comes next.
+ *   2. Waiting for the body.  When the empty line arrives, `header_len`
+ *      and `body_len` are known and each further call is a single
+ *      comparison: are header_len + body_len bytes here yet?
  *
  * The request handed back holds pointers into the caller's bytes, and
  * the caller may move those bytes between calls (its buffer grows or
- * compacts).  So the header block is parsed again, from the caller's
- * current bytes, on the call that returns HTTP_PARSE_DONE: at most twice
- * per request, still O(total bytes), and nothing is allocated.
+ * compacts).  So the request is filled in by parsing the header block
+ * once more, from the caller's current bytes, on the call that returns
+ * HTTP_PARSE_DONE (parse_header_block).  Phase 1 has already checked
+ * every line with the same functions, so that parse cannot fail: it
+ * asserts so.  Each byte is still looked at a bounded number of times,
+ * and nothing is allocated.
  *
  * Rules worth knowing (the tests pin each one down):
  *   - A line may end in CRLF or in a bare LF (RFC 9112 section 2.2 lets
  *     a server accept LF; `printf 'GET / HTTP/1.1\n\n' | nc` then
  *     works).  A CR anywhere else is a control character: 400.
  *   - One empty line before the request line is skipped (RFC 9112 2.2:
- *     some old clients send CRLF after a POST body).  A second one ends
- *     the header block with no request line in it: 400.
+ *     some old clients send CRLF after a POST body).  A second one means
+ *     there is no request line: 400.
  *   - Header names are tokens followed directly by ':'.  Whitespace
  *     before the colon is 400 (it has been used to smuggle requests past
  *     proxies); so are obsolete folded lines starting with a blank.
  *   - Several Content-Length fields with the same value are accepted;
  *     different values, or anything but digits, are 400.
- *   - The method is checked early: as soon as the first bytes of a
- *     connection cannot start a request line (a TLS handshake sent to a
- *     plain-HTTP port, say), the answer is 400 at once instead of after
- *     8 KiB or a timeout.
+ *   - Garbage is refused early: the first bytes of a TLS handshake sent
+ *     to a plain-HTTP port, or binary noise after a good request line,
+ *     get 400 after a few bytes instead of 431 after 8 KiB or a timeout.
+ *     431 is for a block that is still valid-looking when it hits the
+ *     byte limit, or that ends with more than HTTP_MAX_HEADER_FIELDS
+ *     fields.
  *   - After HTTP_PARSE_DONE the parser has reset itself for the next
  *     request; after HTTP_PARSE_ERROR it has reset too, but the caller
  *     must close the connection (the stream position is lost).
@@ -53,12 +70,6 @@
 /* Longest method we serve ("DELETE").  A token this long plus one more
  * character and still no space cannot be one of ours: 501 early. */
 #define HTTP_METHOD_MAX_LEN 6
-
-/* What a header-block parse found, beyond what goes into the request. */
-struct block_facts {
-    size_t content_length;
-    const char *reason;         /* why, when the parse fails */
-};
 
 /* ---- character classes ---------------------------------------------- */
 
@@ -96,102 +107,11 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* ---- phase 1: finding the end of the header block --------------------- */
+/* ---- parsing one complete line ----------------------------------------- */
 
-/* Searches data[from .. window) for the empty line that ends the header
- * block.  Returns the block's length (one past that line's LF), or 0 when
- * it is not there yet; then *resume says where the next search starts.
- * A LF near the end whose following bytes have not arrived is searched
- * again next time, so at most two bytes are ever looked at twice. */
-static size_t find_header_end(const char *data, size_t window, size_t from,
-                              size_t *resume)
-{
-    size_t i = from;
-
-    while (i < window) {
-        const char *lf = memchr(data + i, '\n', window - i);
-        if (lf == NULL)
-            break;
-        i = (size_t)(lf - data);
-        /* A line ended at i.  The block ends if the next line is empty,
-         * that is if it is "\n" or "\r\n". */
-        if (i + 1 >= window) {
-            *resume = i;
-            return 0;
-        }
-        if (data[i + 1] == '\n')
-            return i + 2;
-        if (data[i + 1] == '\r') {
-            if (i + 2 >= window) {
-                *resume = i;
-                return 0;
-            }
-            if (data[i + 2] == '\n')
-                return i + 3;
-        }
-        i++;
-    }
-    *resume = window;
-    return 0;
-}
-
-/* Looks at the first few bytes of a request, before its header block is
- * complete, for a start that no request line can have.  Returns 0 when
- * they are fine (or too few to tell), else the status to answer with.
- * Looks at no more than HTTP_METHOD_MAX_LEN + 3 bytes, so calling it on
- * every read keeps the parser O(total bytes). */
-static int check_request_start(const char *data, size_t len, const char **reason)
-{
-    size_t i = 0, n;
-
-    /* The one empty line we tolerate before the request line. */
-    if (len >= 1 && data[0] == '\n') {
-        i = 1;
-    } else if (len >= 1 && data[0] == '\r') {
-        if (len < 2)
-            return 0;
-        if (data[1] != '\n') {
-            *reason = "malformed request line";
-            return 400;
-        }
-        i = 2;
-    }
-    for (n = 0; i < len; i++, n++) {
-        unsigned char c = (unsigned char)data[i];
-        if (c == ' ') {
-            if (n == 0) {
-                *reason = "malformed request line";
-                return 400;
-            }
-            return 0;       /* a plausible method; the rest comes later */
-        }
-        if (!is_token_char(c)) {
-            *reason = "malformed request line";
-            return 400;
-        }
-        if (n >= HTTP_METHOD_MAX_LEN) {
-            *reason = "method not implemented";
-            return 501;
-        }
-    }
-    return 0;
-}
-
-/* ---- phase 2: parsing a complete header block ------------------------- */
-
-/* Returns the end of the line starting at `pos` (the index of its LF) and
- * sets *content_end to where its content stops (before a CR if the line
- * ended in CRLF).  The block always ends in LF, so there is one. */
-static size_t line_end(const char *data, size_t pos, size_t block_len, size_t *content_end)
-{
-    const char *lf = memchr(data + pos, '\n', block_len - pos);
-    size_t end;
-
-    assert(lf != NULL);
-    end = (size_t)(lf - data);
-    *content_end = (end > pos && data[end - 1] == '\r') ? end - 1 : end;
-    return end;
-}
+/* These run twice on every line: in phase 1 as soon as the line has
+ * ended, to refuse it at once, and in parse_header_block to fill in the
+ * request.  One set of functions for both, so the two cannot disagree. */
 
 static bool bytes_equal(const char *a, size_t a_len, const char *b)
 {
@@ -277,7 +197,7 @@ static int parse_request_line(const char *line, size_t len,
     return 0;
 }
 
-/* Parses one "Name: value" line into *h. */
+/* Parses one "Name: value" line (line[0 .. len), len > 0) into *h. */
 static int parse_header_line(const char *line, size_t len, struct http_header *h,
                              const char **reason)
 {
@@ -339,6 +259,214 @@ static int parse_content_length(const struct http_header *h, size_t *out)
     return 0;
 }
 
+/* The rules about the body that one header field can break.  What the
+ * earlier fields said is in *have_length and *content_length. */
+static int check_field(const struct http_header *h, bool *have_length,
+                       size_t *content_length, const char **reason)
+{
+    if (bytes_equal_nocase(h->name, h->name_len, "Content-Length")) {
+        size_t value;
+        if (parse_content_length(h, &value) != 0) {
+            *reason = "bad Content-Length";
+            return 400;
+        }
+        if (*have_length && value != *content_length) {
+            *reason = "conflicting Content-Length fields";
+            return 400;
+        }
+        *have_length = true;
+        *content_length = value;
+    } else if (bytes_equal_nocase(h->name, h->name_len, "Transfer-Encoding")) {
+        *reason = "Transfer-Encoding not implemented";
+        return 501;
+    }
+    return 0;
+}
+
+/* ---- phase 1: checking the header block as it arrives ------------------- */
+
+/* Checks the byte at data[k], which belongs to a line that has not ended
+ * (it is not a LF, nor a CR followed by LF).  Returns 0 while the line can
+ * still become valid, else the status to answer with.  Each answer depends
+ * only on bytes up to k, so it is the same however the input is split. */
+static int scan_byte(struct http_parser *p, const char *data, size_t k, const char **reason)
+{
+    /* The version, with '#' standing for a digit. */
+    static const char version_pattern[] = "HTTP/#.#";
+    unsigned char c = (unsigned char)data[k];
+    size_t at;
+
+    /* The first byte of a line that is not empty says what the line is. */
+    if (p->state == HTTP_SCAN_START)
+        p->state = HTTP_SCAN_METHOD;
+    if (p->state == HTTP_SCAN_FIELD_START)
+        p->state = HTTP_SCAN_FIELD_NAME;
+
+    switch (p->state) {
+    case HTTP_SCAN_METHOD:
+        if (c == ' ' && k > p->line_start) {
+            p->state = HTTP_SCAN_TARGET;
+            p->part_start = k + 1;
+            return 0;
+        }
+        if (!is_token_char(c))
+            break;
+        /* Longer than any method we serve, and still no space. */
+        if (k - p->line_start >= HTTP_METHOD_MAX_LEN) {
+            *reason = "method not implemented";
+            return 501;
+        }
+        return 0;
+    case HTTP_SCAN_TARGET:
+        /* Origin form only: the target starts with '/'. */
+        if (k == p->part_start && c != '/')
+            break;
+        if (c == ' ') {
+            p->state = HTTP_SCAN_VERSION;
+            p->part_start = k + 1;
+            return 0;
+        }
+        if (is_target_char(c))
+            return 0;
+        break;
+    case HTTP_SCAN_VERSION:
+        at = k - p->part_start;
+        if (at < sizeof version_pattern - 1 &&
+            (version_pattern[at] == '#' ? (c >= '0' && c <= '9') : c == version_pattern[at]))
+            return 0;
+        break;
+    case HTTP_SCAN_FIELD_NAME:
+        if (c == ':' && k > p->line_start) {
+            p->state = HTTP_SCAN_FIELD_VALUE;
+            return 0;
+        }
+        if (is_token_char(c))
+            return 0;
+        if (is_blank((char)c))
+            *reason = k == p->line_start ? "obsolete header line folding"
+                                         : "whitespace before colon in header";
+        else
+            *reason = "malformed header line";
+        return 400;
+    case HTTP_SCAN_FIELD_VALUE:
+        if (is_value_char(c))
+            return 0;
+        *reason = "control character in header";
+        return 400;
+    case HTTP_SCAN_START:
+    case HTTP_SCAN_FIELD_START:
+        assert(!"a line start state was left above");
+        break;
+    }
+    /* Every request line case that breaks out of the switch lands here. */
+    *reason = "malformed request line";
+    return 400;
+}
+
+/* A line has ended: its content is data[line_start .. content_end) and the
+ * next line begins at `next`.  Checks the whole line the way
+ * parse_header_block will parse it.  An empty line in the header part
+ * ends the block: then p->header_len is set. */
+static int scan_line_end(struct http_parser *p, const char *data, size_t content_end,
+                         size_t next, struct http_request *req, const char **reason)
+{
+    const char *line = data + p->line_start;
+    size_t line_len = content_end - p->line_start;
+    struct http_header h;
+    int status;
+
+    switch (p->state) {
+    case HTTP_SCAN_START:
+        /* The one empty line tolerated before the request line. */
+        p->state = HTTP_SCAN_METHOD;
+        break;
+    case HTTP_SCAN_METHOD:
+    case HTTP_SCAN_TARGET:
+        *reason = line_len == 0 ? "missing request line" : "malformed request line";
+        return 400;
+    case HTTP_SCAN_VERSION:
+        /* The request line; this also tells an unknown method (501). */
+        status = parse_request_line(line, line_len, req, reason);
+        if (status != 0)
+            return status;
+        p->state = HTTP_SCAN_FIELD_START;
+        break;
+    case HTTP_SCAN_FIELD_START:
+        /* The empty line: the block is complete.  Too many fields is
+         * judged only now, like too many bytes only at the byte limit, so
+         * that a client may send up to that limit before hearing 431. */
+        if (p->field_count > HTTP_MAX_HEADER_FIELDS) {
+            *reason = "too many header fields";
+            return 431;
+        }
+        p->header_len = next;
+        break;
+    case HTTP_SCAN_FIELD_NAME:
+        *reason = "malformed header line";      /* no colon */
+        return 400;
+    case HTTP_SCAN_FIELD_VALUE:
+        status = parse_header_line(line, line_len, &h, reason);
+        if (status == 0)
+            status = check_field(&h, &p->have_length, &p->body_len, reason);
+        if (status != 0)
+            return status;
+        p->field_count++;
+        p->state = HTTP_SCAN_FIELD_START;
+        break;
+    }
+    p->line_start = next;
+    return 0;
+}
+
+/* Checks data[p->scanned .. window) and remembers how far it got.
+ * Returns 0 (with p->header_len set if the empty line ending the block
+ * was found) or the status of the first error in the bytes. */
+static int scan_header_block(struct http_parser *p, const char *data, size_t window,
+                             struct http_request *req, const char **reason)
+{
+    size_t k = p->scanned;
+
+    while (k < window && p->header_len == 0) {
+        size_t ending = 0;      /* a line ends at k: 1 for LF, 2 for CRLF */
+        int status;
+
+        if (data[k] == '\n') {
+            ending = 1;
+        } else if (data[k] == '\r') {
+            /* CRLF or a stray CR?  The next byte says; wait for it. */
+            if (k + 1 == window)
+                break;
+            if (data[k + 1] == '\n')
+                ending = 2;
+        }
+        if (ending > 0)
+            status = scan_line_end(p, data, k, k + ending, req, reason);
+        else
+            status = scan_byte(p, data, k, reason);
+        if (status != 0)
+            return status;
+        k += ending > 0 ? ending : 1;
+    }
+    p->scanned = k;
+    return 0;
+}
+
+/* ---- filling in the request from a checked header block ------------------ */
+
+/* Returns the end of the line starting at `pos` (the index of its LF) and
+ * sets *content_end to where its content stops (before a CR if the line
+ * ended in CRLF).  The block always ends in LF, so there is one. */
+static size_t line_end(const char *data, size_t pos, size_t block_len, size_t *content_end)
+{
+    const char *lf = memchr(data + pos, '\n', block_len - pos);
+    size_t end;
+
+    assert(lf != NULL);
+    end = (size_t)(lf - data);
+    *content_end = (end > pos && data[end - 1] == '\r') ? end - 1 : end;
+    return end;
+}
+
 /* Reads the comma-separated tokens of a Connection field. */
 static void scan_connection_tokens(const struct http_header *h, bool *close, bool *keep_alive)
 {
@@ -361,17 +489,19 @@ static void scan_connection_tokens(const struct http_header *h, bool *close, boo
     }
 }
 
-/* Parses the complete header block data[0 .. block_len) into *req.
- * Returns 0 or the error status (and facts->reason). */
-static int parse_header_block(const char *data, size_t block_len, size_t max_body,
-                              struct http_request *req, struct block_facts *facts)
+/* Parses the header block data[0 .. block_len), which phase 1 has already
+ * checked line by line, into *req.  Returns 0 (and the Content-Length in
+ * *content_length), or the status phase 1 should have found: the caller
+ * asserts that it is 0. */
+static int parse_header_block(const char *data, size_t block_len,
+                              struct http_request *req, size_t *content_length)
 {
     size_t pos = 0, end, content_end;
     bool have_length = false, conn_close = false, conn_keep_alive = false;
+    const char *reason = NULL;
     int status;
 
-    facts->content_length = 0;
-    facts->reason = NULL;
+    *content_length = 0;
 
     /* Skip the one tolerated empty line before the request line. */
     end = line_end(data, pos, block_len, &content_end);
@@ -379,11 +509,9 @@ static int parse_header_block(const char *data, size_t block_len, size_t max_bod
         pos = end + 1;
         end = line_end(data, pos, block_len, &content_end);
     }
-    if (content_end == pos) {
-        facts->reason = "missing request line";
+    if (content_end == pos)
         return 400;
-    }
-    status = parse_request_line(data + pos, content_end - pos, req, &facts->reason);
+    status = parse_request_line(data + pos, content_end - pos, req, &reason);
     if (status != 0)
         return status;
     pos = end + 1;
@@ -396,43 +524,22 @@ static int parse_header_block(const char *data, size_t block_len, size_t max_bod
         end = line_end(data, pos, block_len, &content_end);
         if (content_end == pos)
             break;
-        if (req->header_count == HTTP_MAX_HEADER_FIELDS) {
-            facts->reason = "too many header fields";
-            return 431;
-        }
+        /* Phase 1 counted the fields; the array has room for all. */
+        assert(req->header_count < HTTP_MAX_HEADER_FIELDS);
         h = &req->headers[req->header_count];
-        status = parse_header_line(data + pos, content_end - pos, h, &facts->reason);
+        status = parse_header_line(data + pos, content_end - pos, h, &reason);
+        if (status == 0)
+            status = check_field(h, &have_length, content_length, &reason);
         if (status != 0)
             return status;
         req->header_count++;
         pos = end + 1;
-
-        if (bytes_equal_nocase(h->name, h->name_len, "Content-Length")) {
-            size_t value;
-            if (parse_content_length(h, &value) != 0) {
-                facts->reason = "bad Content-Length";
-                return 400;
-            }
-            if (have_length && value != facts->content_length) {
-                facts->reason = "conflicting Content-Length fields";
-                return 400;
-            }
-            have_length = true;
-            facts->content_length = value;
-        } else if (bytes_equal_nocase(h->name, h->name_len, "Transfer-Encoding")) {
-            facts->reason = "Transfer-Encoding not implemented";
-            return 501;
-        } else if (bytes_equal_nocase(h->name, h->name_len, "Connection")) {
+        if (bytes_equal_nocase(h->name, h->name_len, "Connection"))
             scan_connection_tokens(h, &conn_close, &conn_keep_alive);
-        }
     }
-    /* The empty line found by find_header_end is the block's last line. */
+    /* The empty line phase 1 stopped at is the block's last line. */
     assert(end + 1 == block_len);
 
-    if (facts->content_length > max_body) {
-        facts->reason = "body larger than the server accepts";
-        return 413;
-    }
     /* HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes
      * unless asked to keep it.  "close" wins over everything. */
     if (req->version_minor == 1)
@@ -451,6 +558,11 @@ void http_parser_init(struct http_parser *p, size_t max_body)
     p->scanned = 0;
     p->header_len = 0;
     p->body_len = 0;
+    p->state = HTTP_SCAN_START;
+    p->line_start = 0;
+    p->part_start = 0;
+    p->field_count = 0;
+    p->have_length = false;
 }
 
 static enum http_parse_result parse_fail(struct http_parser *p, struct http_request *req,
@@ -466,8 +578,7 @@ static enum http_parse_result parse_fail(struct http_parser *p, struct http_requ
 enum http_parse_result http_parse(struct http_parser *p, const char *data,
                                   size_t len, struct http_request *req)
 {
-    struct block_facts facts;
-    bool parsed_now = false;
+    size_t content_length;
     int status;
 
     assert(p != NULL && req != NULL);
@@ -477,44 +588,35 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
     assert(len >= p->scanned && len >= p->header_len);
 
     if (p->header_len == 0) {
+        /* Phase 1.  Bytes past the limit can never be part of the block,
+         * so they are not even looked at. */
         size_t window = len < HTTP_MAX_HEADER_BYTES ? len : HTTP_MAX_HEADER_BYTES;
-        size_t block_len, resume = 0;
         const char *reason = NULL;
 
-        status = check_request_start(data, len, &reason);
+        status = scan_header_block(p, data, window, req, &reason);
         if (status != 0)
             return parse_fail(p, req, status, reason);
-
-        block_len = find_header_end(data, window, p->scanned, &resume);
-        if (block_len == 0) {
-            /* HTTP_MAX_HEADER_BYTES bytes and still no empty line: the
-             * block cannot fit, whatever arrives next. */
+        if (p->header_len == 0) {
+            /* HTTP_MAX_HEADER_BYTES valid-looking bytes and still no
+             * empty line: the block cannot fit, whatever arrives next. */
             if (len >= HTTP_MAX_HEADER_BYTES)
                 return parse_fail(p, req, 431, "header block too large");
-            p->scanned = resume;
             return HTTP_PARSE_NEED_MORE;
         }
-
-        status = parse_header_block(data, block_len, p->max_body, req, &facts);
-        if (status != 0)
-            return parse_fail(p, req, status, facts.reason);
-        p->header_len = block_len;
-        p->body_len = facts.content_length;
-        p->scanned = block_len;
-        parsed_now = true;
+        /* The block is complete, so the Content-Length is final. */
+        if (p->body_len > p->max_body)
+            return parse_fail(p, req, 413, "body larger than the server accepts");
     }
 
     /* Phase 2: one comparison per call until the body is all here. */
     if (len - p->header_len < p->body_len)
         return HTTP_PARSE_NEED_MORE;
 
-    if (!parsed_now) {
-        /* Point the request into the caller's bytes as they are now. */
-        status = parse_header_block(data, p->header_len, p->max_body, req, &facts);
-        /* The same bytes parsed fine before; if not, the caller changed
-         * them under us. */
-        assert(status == 0 && facts.content_length == p->body_len);
-    }
+    /* Point the request into the caller's bytes as they are now.  Phase 1
+     * checked these lines with the same functions; a failure here means
+     * the caller changed the bytes under us. */
+    status = parse_header_block(data, p->header_len, req, &content_length);
+    assert(status == 0 && content_length == p->body_len);
     req->body = data + p->header_len;
     req->body_len = p->body_len;
     req->total_len = p->header_len + p->body_len;

@@ -43,10 +43,16 @@
  *   - Lines may end in CRLF or in a bare LF (both accepted everywhere);
  *     a CR that is not followed by LF is a control character: 400.  One
  *     empty line before the request line is ignored.
+ *   - Errors are reported as soon as the bytes show them, not when the
+ *     header block is complete: each line is checked when its line end
+ *     arrives (a header line without a colon is 400 at once), and a line
+ *     still arriving is refused at the first byte no continuation could
+ *     make valid (a NUL or other control byte, a space before the colon,
+ *     a method that cannot be ours: 400 or 501).  So garbage gets 400
+ *     after a few bytes instead of 431 after 8 KiB.
  *   - Header block limit: up to HTTP_MAX_HEADER_BYTES bytes including the
- *     final empty line is accepted; as soon as that many bytes are here
- *     without the empty line, 431.  A method that cannot be ours is
- *     refused from its first bytes (400 or 501), before the line ends.
+ *     final empty line is accepted; as soon as that many bytes are here,
+ *     all valid so far, without the empty line: 431.
  *   - Body limit: Content-Length == max_body is accepted, above it is 413,
  *     reported as soon as the header block is complete.
  */
@@ -86,11 +92,30 @@ struct http_request {
     const char *error_reason;                  /* short text for the 4xx body */
 };
 
+/* Where the check of a header block that is still arriving stands: which
+ * part of which line the next byte belongs to (see http_parser.c). */
+enum http_scan_state {
+    HTTP_SCAN_START,        /* first line: one empty line may come first */
+    HTTP_SCAN_METHOD,       /* request line: in the method */
+    HTTP_SCAN_TARGET,       /* request line: in the target */
+    HTTP_SCAN_VERSION,      /* request line: in "HTTP/1.x" */
+    HTTP_SCAN_FIELD_START,  /* start of a header line, or of the final empty line */
+    HTTP_SCAN_FIELD_NAME,   /* header line: before the colon */
+    HTTP_SCAN_FIELD_VALUE   /* header line: after the colon */
+};
+
 struct http_parser {
     size_t max_body;
-    size_t scanned;        /* bytes already searched for the blank line */
+    size_t scanned;        /* bytes of the header block already checked */
     size_t header_len;     /* 0 until the header block is complete */
-    size_t body_len;       /* from Content-Length, once headers are parsed */
+    size_t body_len;       /* Content-Length so far; final once header_len is set */
+    /* The check in progress, all offsets from the start of the request. */
+    enum http_scan_state state;
+    size_t line_start;     /* where the line being checked begins */
+    size_t part_start;     /* where its target or version begins */
+    size_t field_count;    /* header lines complete and checked (may pass the
+                              limit: that is judged when the block ends) */
+    bool have_length;      /* a Content-Length field was seen */
 };
 
 void http_parser_init(struct http_parser *p, size_t max_body);

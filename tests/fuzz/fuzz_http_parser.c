@@ -21,7 +21,9 @@
  *     arriving in three pieces (cut where the first input bytes say) give
  *     the same sequence of requests and errors, field for field.
  *   - Invariants of every result: pointers inside the data, total_len
- *     within it, error statuses only 400/413/431/501.
+ *     within it, error statuses only 400/413/431/501.  While the header
+ *     block is incomplete, the parser has checked every byte but at most
+ *     a final CR (so incremental calls stay O(total bytes)).
  *   - route_match() and the reply functions run on every parsed request.
  *
  * Input layout: bytes 0-3 choose two cut points, byte 4 bit 0 chooses a
@@ -153,6 +155,9 @@ static size_t run(const char *stream, size_t len, const size_t *cuts, size_t ncu
             memcpy(copy, stream + consumed, pending);
             r = http_parse(&p, copy, pending, &req);
             if (r == HTTP_PARSE_NEED_MORE) {
+                size_t window = pending < HTTP_MAX_HEADER_BYTES ? pending : HTTP_MAX_HEADER_BYTES;
+                if (p.header_len == 0 && p.scanned + 1 < window)
+                    abort();
                 free(copy);
                 break;
             }

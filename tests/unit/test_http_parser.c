@@ -8,7 +8,10 @@
  * between calls the way a growing buffer moves them.
  *
  * Then: pipelining, each error status with a realistic input, every limit
- * at its bound and one past, and the keep-alive rules.
+ * at its bound and one past, and the keep-alive rules.  Errors are
+ * reported as soon as the bytes show them (a bad line when it ends, a byte
+ * no line could contain when it arrives): garbage gets 400 long before
+ * the 8 KiB that would make it 431.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +172,14 @@ static const struct {
     { "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501 },
     { "POST /echo HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", 413 },
     { "GET / HTTP/3.0\r\n\r\n", 400 },
+    /* Refused before the empty line arrives (it never does here). */
+    { "GET / HTTP/1.1\r\nNoColon\r\nHost: a\r\n", 400 },
+    { "GET / HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b", 400 },
+    { "GET / HTTP/1.1\r\nHost : a", 400 },
+    { "GET / HTTP/1.1\r\n\x16\x03\x01\x02\x00\x01", 400 },
+    { "GET /a\x00b HTTP/1.1", 400 },
+    { "BREW /pot HTTP/1.1\r\nHost: a", 501 },
+    { "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost", 501 },
 };
 #define BAD_SAMPLE_COUNT (sizeof bad_samples / sizeof bad_samples[0])
 
@@ -486,6 +497,186 @@ static void test_400_early_on_garbage(void **state)
     assert_int_equal(req.error_status, 501);
 }
 
+/* Feeds text[0 .. 1), text[0 .. 2), ... to one parser, each prefix in a
+ * fresh exact-size copy, and asserts that every prefix shorter than `at`
+ * needs more and the prefix of `at` bytes fails with `status`: the error
+ * is reported on the very byte that shows it. */
+static void expect_error_at(const char *text, size_t at, int status)
+{
+    struct http_parser p;
+    struct http_request req;
+
+    http_parser_init(&p, MAX_BODY);
+    for (size_t n = 1; n <= at; n++) {
+        char *copy = exact_copy(text, n);
+        enum http_parse_result r = http_parse(&p, copy, n, &req);
+
+        free(copy);
+        if (n < at && r != HTTP_PARSE_NEED_MORE)
+            fail_msg("input \"%.*s\": result %d after %zu bytes, expected to need more "
+                     "until %zu", (int)at, text, r, n, at);
+        if (n == at && (r != HTTP_PARSE_ERROR || req.error_status != status))
+            fail_msg("input \"%.*s\": result %d status %d after %zu bytes, expected error %d",
+                     (int)at, text, r, r == HTTP_PARSE_ERROR ? req.error_status : 0, n, status);
+    }
+}
+
+/* The prefix of `text` up to and including the first `marker`. */
+static size_t through(const char *text, const char *marker)
+{
+    const char *m = strstr(text, marker);
+
+    assert_non_null(m);
+    return (size_t)(m - text) + strlen(marker);
+}
+
+/* A line is judged when its line end arrives, and a line still arriving
+ * at the first byte that no continuation could make valid. */
+static void test_400_at_the_offending_byte(void **state)
+{
+    static const char nul_value[] = "GET / HTTP/1.1\r\nHost: a\0b\r\n";
+    const char *t;
+
+    (void)state;
+    /* A header line without a colon, followed by more header lines but no
+     * empty line yet: 400 as soon as its line end is here. */
+    t = "GET / HTTP/1.1\r\nNoColon\r\nHost: a\r\nAccept: */*\r\n";
+    expect_error_at(t, through(t, "NoColon\r\n"), 400);
+    t = "GET / HTTP/1.1\nNoColon\nHost: a\n";
+    expect_error_at(t, through(t, "NoColon\n"), 400);
+    expect_str("GET / HTTP/1.1\r\nNoColon\r\nHost: a\r\n", 400);
+
+    /* Bytes no header line can hold, refused before the line ends. */
+    expect_error_at(nul_value, through(nul_value, "Host: a") + 1, 400);
+    t = "GET / HTTP/1.1\r\nHost: a\x01";
+    expect_error_at(t, strlen(t), 400);
+    t = "GET / HTTP/1.1\r\nHost: a\x7f";
+    expect_error_at(t, strlen(t), 400);
+    t = "GET / HTTP/1.1\r\nHo\x01";
+    expect_error_at(t, strlen(t), 400);
+    t = "GET / HTTP/1.1\r\nHost :";
+    expect_error_at(t, through(t, "Host "), 400);           /* space before colon */
+    t = "GET / HTTP/1.1\r\nA: b\r\n folded";
+    expect_error_at(t, through(t, "\r\n "), 400);           /* obsolete folding */
+    t = "GET / HTTP/1.1\r\n: v";
+    expect_error_at(t, through(t, "\r\n:"), 400);           /* empty name */
+    t = "GET / HTTP/1.1\r\nA(b): c";
+    expect_error_at(t, through(t, "A("), 400);              /* not a token */
+    t = "GET / HTTP/1.1\r\nHost: a\rb";
+    expect_error_at(t, strlen(t), 400);                     /* CR without LF */
+
+    /* The request line, part by part. */
+    t = "GET index.html HTTP/1.1";
+    expect_error_at(t, through(t, "GET i"), 400);
+    t = "GET /a\tb HTTP/1.1";
+    expect_error_at(t, through(t, "/a\t"), 400);
+    t = "GET / HTTPS/1.1";
+    expect_error_at(t, through(t, "HTTPS"), 400);
+    t = "GET / HTTP/1.1 \r\n";
+    expect_error_at(t, through(t, "1.1 "), 400);
+    t = "GET / HTTP/1.9\r\nHost: a\r\n";
+    expect_error_at(t, through(t, "1.9\r\n"), 400);         /* version: at line end */
+    t = "BREW /pot HTTP/1.1\r\nHost: a\r\n";
+    expect_error_at(t, through(t, "1.1\r\n"), 501);         /* unknown method, line ok */
+
+    /* The first error in the byte stream wins, complete block or not. */
+    expect_str("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nBad Header\r\n\r\n", 501);
+    expect_str("POST /echo HTTP/1.1\r\nBad Header\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
+    t = "POST /echo HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\nHost: a";
+    expect_error_at(t, through(t, "6\r\n"), 400);
+}
+
+/* A small deterministic generator (xorshift64) for garbage bytes. */
+static uint64_t next_random(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* A good request line, then binary garbage where the headers should be:
+ * 400 long before 8 KiB have arrived, with or without line ends in the
+ * garbage.  (The parser once judged a block only when complete or 8 KiB
+ * long, so this was 431 after buffering 8 KiB of noise.) */
+static void test_400_early_on_garbage_after_request_line(void **state)
+{
+    enum { SIZE = 64 * 1024 };
+    static const char line[] = "GET / HTTP/1.1\r\n";
+    char *stream = malloc(SIZE);
+
+    (void)state;
+    assert_non_null(stream);
+    for (uint64_t seed = 1; seed <= 64; seed++) {
+        uint64_t x = seed * 0x9e3779b97f4a7c15ull;
+        struct http_parser p;
+        struct http_request req;
+        struct parsed whole;
+        enum http_parse_result r = HTTP_PARSE_NEED_MORE;
+        size_t n = 0;
+
+        memcpy(stream, line, sizeof line - 1);
+        for (size_t i = sizeof line - 1; i < SIZE; i++)
+            stream[i] = (char)(next_random(&x) >> 56);
+        /* Half the streams carry a CRLF a few bytes in (never right after
+         * the request line: that would be a complete request), the case
+         * where a "line" of garbage ends early. */
+        if (seed % 2 == 0)
+            memcpy(stream + sizeof line + seed % 7, "\r\n", 2);
+
+        /* Arriving 16 bytes at a time, as a slow client sends it. */
+        http_parser_init(&p, MAX_BODY);
+        while (r == HTTP_PARSE_NEED_MORE && n < SIZE) {
+            char *copy;
+            n += 16;
+            copy = exact_copy(stream, n);
+            r = http_parse(&p, copy, n, &req);
+            free(copy);
+        }
+        if (r != HTTP_PARSE_ERROR || req.error_status != 400 || n >= HTTP_MAX_HEADER_BYTES)
+            fail_msg("seed %u: result %d status %d after %zu bytes, expected 400 before %d",
+                     (unsigned)seed, r, r == HTTP_PARSE_ERROR ? req.error_status : 0, n,
+                     HTTP_MAX_HEADER_BYTES);
+
+        /* All 64 KiB at once: the same answer. */
+        parse_whole(stream, SIZE, MAX_BODY, &whole);
+        assert_int_equal(whole.result, HTTP_PARSE_ERROR);
+        assert_int_equal(whole.error_status, 400);
+    }
+    free(stream);
+}
+
+/* Garbage that mostly looks like header text (printable bytes, line ends,
+ * colons, a few control bytes) gets deeper into the checks; whatever it
+ * is, one call, one byte per call, and a two-way split agree. */
+static void test_garbage_same_under_any_split(void **state)
+{
+    enum { SIZE = 600 };
+    static const char alphabet[] = "ab: \t\r\n\r\n:-/\x01\x80" "Content-Length: 5\r\n";
+    char stream[SIZE];
+    size_t cuts[SIZE];
+
+    (void)state;
+    for (size_t i = 0; i + 1 < SIZE; i++)
+        cuts[i] = i + 1;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        uint64_t x = seed * 0xd1b54a32d192ed03ull;
+        size_t start = seed % 3 == 0 ? 0 : 16;
+        struct parsed whole, stepped;
+
+        memcpy(stream, "GET / HTTP/1.1\r\n", 16);
+        for (size_t i = start; i < SIZE; i++)
+            stream[i] = alphabet[next_random(&x) % (sizeof alphabet - 1)];
+        parse_whole(stream, SIZE, MAX_BODY, &whole);
+        parse_in_steps(stream, SIZE, MAX_BODY, cuts, SIZE - 1, &stepped);
+        assert_same_parse(&whole, &stepped);
+        cuts[0] = (size_t)(next_random(&x) % SIZE);
+        parse_in_steps(stream, SIZE, MAX_BODY, cuts, 1, &stepped);
+        assert_same_parse(&whole, &stepped);
+        cuts[0] = 1;
+    }
+}
+
 static void test_501_not_implemented(void **state)
 {
     (void)state;
@@ -585,6 +776,90 @@ static void test_431_header_bytes(void **state)
     free(buf);
 }
 
+/* Valid header lines, trickled one byte per call past the limit: every
+ * call needs more until HTTP_MAX_HEADER_BYTES bytes are here, then 431.
+ * Checking each line early must not turn a large valid block into 400,
+ * nor answer before the limit: not with a few long fields, and not with
+ * many short ones (more than HTTP_MAX_HEADER_FIELDS, but the count is
+ * judged only when the block ends, which it never does here). */
+static void test_431_valid_headers_byte_by_byte(void **state)
+{
+    enum { SIZE = HTTP_MAX_HEADER_BYTES + 1024 };
+    static const int value_widths[] = { 240, 30 };
+    char *text = malloc(SIZE + 64);
+
+    (void)state;
+    assert_non_null(text);
+    for (size_t w = 0; w < sizeof value_widths / sizeof value_widths[0]; w++) {
+        struct http_parser p;
+        struct http_request req;
+        size_t n = (size_t)snprintf(text, SIZE + 64, "GET / HTTP/1.1\r\n");
+        int field = 0;
+
+        while (n < SIZE) {
+            n += (size_t)snprintf(text + n, SIZE + 64 - n, "X-Field-%d: %0*d\r\n",
+                                  field, value_widths[w], field);
+            field++;
+        }
+        /* Long values: few fields.  Short ones: more than the limit. */
+        assert_true(w == 0 ? field < HTTP_MAX_HEADER_FIELDS : field > HTTP_MAX_HEADER_FIELDS);
+
+        http_parser_init(&p, MAX_BODY);
+        for (n = 1; n <= SIZE; n++) {
+            char *copy = exact_copy(text, n);
+            enum http_parse_result r = http_parse(&p, copy, n, &req);
+
+            free(copy);
+            if (n < HTTP_MAX_HEADER_BYTES) {
+                if (r != HTTP_PARSE_NEED_MORE)
+                    fail_msg("width %d, after %zu bytes: result %d status %d",
+                             value_widths[w], n, r, req.error_status);
+                /* O(total bytes): the check resumes where it stopped. */
+                assert_true(p.scanned + 1 >= n);
+            } else {
+                assert_int_equal(r, HTTP_PARSE_ERROR);
+                assert_int_equal(req.error_status, 431);
+                break;
+            }
+        }
+        assert_int_equal(n, HTTP_MAX_HEADER_BYTES);
+    }
+    free(text);
+}
+
+/* At the limit itself: a bad byte inside the first HTTP_MAX_HEADER_BYTES
+ * is 400, one just past it is never looked at (431). */
+static void test_431_or_400_at_the_limit(void **state)
+{
+    char *buf = malloc(HTTP_MAX_HEADER_BYTES + 16);
+    struct parsed out;
+
+    (void)state;
+    assert_non_null(buf);
+    memset(buf, 'a', HTTP_MAX_HEADER_BYTES + 16);
+    memcpy(buf, "GET / HTTP/1.1\r\nX: ", 19);
+
+    buf[HTTP_MAX_HEADER_BYTES - 1] = '\x01';
+    parse_whole(buf, HTTP_MAX_HEADER_BYTES + 16, MAX_BODY, &out);
+    assert_int_equal(out.result, HTTP_PARSE_ERROR);
+    assert_int_equal(out.error_status, 400);
+
+    buf[HTTP_MAX_HEADER_BYTES - 1] = 'a';
+    buf[HTTP_MAX_HEADER_BYTES] = '\x01';
+    parse_whole(buf, HTTP_MAX_HEADER_BYTES + 16, MAX_BODY, &out);
+    assert_int_equal(out.result, HTTP_PARSE_ERROR);
+    assert_int_equal(out.error_status, 431);
+
+    /* A CR as the last byte inside the limit could only end a line whose
+     * LF falls outside it: 431 too, split or not. */
+    buf[HTTP_MAX_HEADER_BYTES] = 'a';
+    buf[HTTP_MAX_HEADER_BYTES - 1] = '\r';
+    buf[HTTP_MAX_HEADER_BYTES] = '\n';
+    expect_status(buf, HTTP_MAX_HEADER_BYTES + 16, MAX_BODY, 431);
+    expect_status(buf, HTTP_MAX_HEADER_BYTES, MAX_BODY, 431);
+    free(buf);
+}
+
 /* "GET / HTTP/1.1" with `fields` header fields. */
 static size_t build_fields(char *buf, size_t size, int fields)
 {
@@ -611,6 +886,11 @@ static void test_431_header_count(void **state)
 
     n = build_fields(buf, sizeof buf, HTTP_MAX_HEADER_FIELDS + 1);
     expect_status(buf, n, MAX_BODY, 431);
+
+    /* Judged when the block is complete (every shorter prefix needs
+     * more), as bytes are judged only at the byte limit: a client may
+     * send up to HTTP_MAX_HEADER_BYTES before hearing 431. */
+    expect_error_at(buf, n, 431);
 }
 
 /* ---- keep-alive -------------------------------------------------------- */
@@ -704,9 +984,14 @@ int main(void)
         cmocka_unit_test(test_pipelined_any_chunk_size),
         cmocka_unit_test(test_400_malformed),
         cmocka_unit_test(test_400_early_on_garbage),
+        cmocka_unit_test(test_400_at_the_offending_byte),
+        cmocka_unit_test(test_400_early_on_garbage_after_request_line),
+        cmocka_unit_test(test_garbage_same_under_any_split),
         cmocka_unit_test(test_501_not_implemented),
         cmocka_unit_test(test_413_body_limit),
         cmocka_unit_test(test_431_header_bytes),
+        cmocka_unit_test(test_431_valid_headers_byte_by_byte),
+        cmocka_unit_test(test_431_or_400_at_the_limit),
         cmocka_unit_test(test_431_header_count),
         cmocka_unit_test(test_keep_alive_rules),
         cmocka_unit_test(test_find_header_and_method_names),
