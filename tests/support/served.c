@@ -3,6 +3,8 @@
  */
 #include "served.h"
 
+#include "net/net.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -28,23 +30,9 @@ double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static int count_dir(const char *path)
-{
-    DIR *dir = opendir(path);
-    if (dir == NULL)
-        return -1;
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL)
-        if (e->d_name[0] != '.')
-            count++;
-    closedir(dir);
-    return count;
-}
-
 int self_fd_count(void)
 {
-    return count_dir("/proc/self/fd") - 1;   /* minus opendir's own */
+    return net_count_open_fds();
 }
 
 static const char *evlab_bin(void)

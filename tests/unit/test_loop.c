@@ -20,7 +20,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "common/clock.h"
 #include "common/limits.h"
 #include "loop/loop.h"
@@ -46,20 +46,6 @@ static const char *g_backend;
 
 /* --- Fixture: a fresh loop per test, and the descriptor check ---------- */
 
-static int count_open_fds(void)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    if (dir == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL)
-        if (entry->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n - 1;   /* the directory's own descriptor */
-}
-
 struct fixture {
     struct loop *loop;
     int fds_before;
@@ -69,7 +55,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->fds_before = count_open_fds();
+    f->fds_before = net_count_open_fds();
     assert_int_equal(loop_new(&f->loop, g_backend, NULL), 0);
     assert_string_equal(loop_backend_name(f->loop), g_backend);
     *state = f;
@@ -80,7 +66,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     loop_free(f->loop);
-    assert_int_equal(count_open_fds(), f->fds_before);
+    assert_int_equal(net_count_open_fds(), f->fds_before);
     free(f);
     return 0;
 }
@@ -658,7 +644,7 @@ static bool ensure_fd_room(int needed)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return false;
-    rlim_t want = (rlim_t)(count_open_fds() + needed + 64);
+    rlim_t want = (rlim_t)(net_count_open_fds() + needed + 64);
     if (rl.rlim_cur >= want)
         return true;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)

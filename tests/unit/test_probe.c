@@ -22,7 +22,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -40,6 +39,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "common/clock.h"
 #include "common/limits.h"
 #include "probe/probe.h"
@@ -49,30 +49,17 @@
 
 /* --- Helpers ------------------------------------------------------------ */
 
-static int count_open_fds(void)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    assert_non_null(dir);
-    int n = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL)
-        if (entry->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n - 1;    /* the directory's own descriptor */
-}
-
 /* Per-test setup/teardown: nothing a test opens may stay open. */
 static int fds_before(void **state)
 {
-    *state = (void *)(intptr_t)count_open_fds();
+    *state = (void *)(intptr_t)net_count_open_fds();
     return 0;
 }
 
 static int fds_after(void **state)
 {
     int before = (int)(intptr_t)*state;
-    int after = count_open_fds();
+    int after = net_count_open_fds();
     if (after != before) {
         print_error("descriptor leak: %d open before, %d after\n", before, after);
         return -1;

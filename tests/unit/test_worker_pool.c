@@ -15,7 +15,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "common/clock.h"
 #include "common/limits.h"
 #include "loop/loop.h"
@@ -34,27 +34,13 @@
 
 static const char *g_backend;
 
-static int count_open_fds(void)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    if (dir == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL)
-        if (entry->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n - 1;
-}
-
 /* Each test makes its own loop and pool; the fixture only checks that
  * every descriptor they opened is closed again. */
 static int setup(void **state)
 {
     int *fds_before = malloc(sizeof *fds_before);
     assert_non_null(fds_before);
-    *fds_before = count_open_fds();
+    *fds_before = net_count_open_fds();
     *state = fds_before;
     return 0;
 }
@@ -62,7 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     int *fds_before = *state;
-    assert_int_equal(count_open_fds(), *fds_before);
+    assert_int_equal(net_count_open_fds(), *fds_before);
     free(fds_before);
     return 0;
 }
