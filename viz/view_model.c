@@ -137,12 +137,14 @@ static int64_t queued_parts(enum view_kind kind, const int64_t *gauges,
         { PROBE_GAUGE_Q_TIMERS_EXPIRED, "expired timers" },
         { PROBE_GAUGE_Q_COMPLETIONS, "worker completions" },
     };
-    /* Which of `all` each model has (PRODUCT.md, "What queued means"). */
+    /* Which of `all` each model has (PRODUCT.md, "What queued means").
+     * The loop drains its accept queue every turn and has no sampler
+     * thread to measure it (it stays one thread), so it shows none. */
     static const bool has[][6] = {
         [VIEW_KIND_OTHER]    = { true, true, true, true, true, true },
         [VIEW_KIND_BLOCKING] = { true, true, false, false, false, false },
         [VIEW_KIND_THREADS]  = { true, false, true, false, false, false },
-        [VIEW_KIND_LOOP]     = { true, false, false, true, true, true },
+        [VIEW_KIND_LOOP]     = { false, false, false, true, true, true },
     };
     int64_t sum = 0;
     *count = 0;

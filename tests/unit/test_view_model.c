@@ -132,7 +132,7 @@ static void test_loop_pane_numbers(void **state)
     g[PROBE_GAUGE_LOOP_BUSY_NS] = 500 * MS;
     g[PROBE_GAUGE_CONNECTIONS] = 50;
     g[PROBE_GAUGE_THREADS] = 1;
-    g[PROBE_GAUGE_Q_ACCEPT_BACKLOG] = 4;
+    g[PROBE_GAUGE_Q_ACCEPT_BACKLOG] = 4;  /* not part of the loop's queued */
     g[PROBE_GAUGE_Q_UNDISPATCHED] = 3;
     g[PROBE_GAUGE_Q_TIMERS_EXPIRED] = 2;
     g[PROBE_GAUGE_Q_COMPLETIONS] = 1;
@@ -161,8 +161,8 @@ static void test_loop_pane_numbers(void **state)
     assert_true(p->requests_per_s > 1999 && p->requests_per_s < 2001);
     assert_true(p->turns_per_s > 499 && p->turns_per_s < 501);
     assert_true(p->loop_utilisation > 0.49 && p->loop_utilisation < 0.51);
-    assert_int_equal(p->queued, 4 + 3 + 2 + 1);
-    assert_int_equal(p->part_count, 4);
+    assert_int_equal(p->queued, 3 + 2 + 1);
+    assert_int_equal(p->part_count, 3);
     assert_true(p->ready_is_turns);
     assert_int_equal(p->ready, 7);
     assert_int_equal(p->turn_count, 2);
