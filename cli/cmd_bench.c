@@ -25,7 +25,7 @@
 #include "load/bench_config.h"
 #include "load/bench_output.h"
 #include "load/bench_run.h"
-#include "load/load_fdlimit.h"
+#include "net/fdlimit.h"
 #include "load/load_report.h"
 
 static const char bench_usage[] =
@@ -236,7 +236,7 @@ int cmd_bench(int argc, char **argv)
     /* Servers inherit our descriptor limit: raise it once for the
      * largest connection count, before the first fork. */
     uint32_t most = cfg.connections[cfg.level_count - 1];
-    if (load_fdlimit_ensure((uint64_t)most + LOAD_SPARE_FDS, NULL, err, sizeof err) < 0) {
+    if (fdlimit_ensure((uint64_t)most + LOAD_SPARE_FDS, NULL, err, sizeof err) < 0) {
         fprintf(stderr, "evlab bench: %u connections %s\n", most, err);
         return 1;
     }

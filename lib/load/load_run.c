@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "load/load_fdlimit.h"
+#include "net/fdlimit.h"
 #include "loop/loop.h"
 
 #define LOAD_TICK_MS             10
@@ -486,7 +486,7 @@ int load_run(const struct load_config *cfg, const struct load_run_options *optio
 
     memset(result, 0, sizeof *result);
     histogram_init(&result->latency);
-    rc = load_fdlimit_ensure((uint64_t)cfg->connections + LOAD_SPARE_FDS, NULL, err, err_len);
+    rc = fdlimit_ensure((uint64_t)cfg->connections + LOAD_SPARE_FDS, NULL, err, err_len);
     if (rc < 0)
         return rc;
 

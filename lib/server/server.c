@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "net/fdlimit.h"
 #include "net/net.h"
 #include "server/server_internal.h"
 
@@ -103,6 +104,12 @@ int server_open(struct server **out, const struct server_config *config,
     server->ops = ops;
     atomic_init(&server->stop_requested, false);
     net_ignore_sigpipe();
+    /* One descriptor per connection: the default soft limit (often 1024)
+     * would cap the loop far below the 10,000 connections it can hold.
+     * Raising the soft limit to the hard one needs no privilege; if the
+     * hard limit is low, we run anyway and shed connections at EMFILE. */
+    char limit_err[256];
+    fdlimit_ensure(THREADS_DEFAULT_MAX + 64, NULL, limit_err, sizeof limit_err);
     /* Every helper thread started from here on (sampler, workers,
      * connection threads) inherits this mask, so SIGINT/SIGTERM can only
      * land in the thread that will call server_run(). */

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "load/load_config.h"
-#include "load/load_fdlimit.h"
+#include "net/fdlimit.h"
 #include "load/load_run.h"
 
 #define MS 1000000ull
@@ -492,7 +492,7 @@ static void test_fd_limit_message(void **state)
     if (lim.rlim_max == RLIM_INFINITY)
         skip();
     /* Beyond the hard limit: refused, and the message says why. */
-    assert_int_equal(load_fdlimit_ensure((uint64_t)lim.rlim_max + 1, NULL, err, sizeof err),
+    assert_int_equal(fdlimit_ensure((uint64_t)lim.rlim_max + 1, NULL, err, sizeof err),
                      -EMFILE);
     assert_non_null(strstr(err, "hard limit"));
 
@@ -500,7 +500,7 @@ static void test_fd_limit_message(void **state)
     struct rlimit low = { .rlim_cur = 256, .rlim_max = lim.rlim_max };
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
     uint64_t raised = 0;
-    assert_int_equal(load_fdlimit_ensure(300, &raised, err, sizeof err), 0);
+    assert_int_equal(fdlimit_ensure(300, &raised, err, sizeof err), 0);
     assert_int_equal(raised, lim.rlim_max);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
 }

@@ -1,16 +1,16 @@
 /*
- * load_fdlimit.c — raise RLIMIT_NOFILE for many connections (see the
+ * fdlimit.c — raise RLIMIT_NOFILE for many connections (see the
  * header for why).  We raise the soft limit all the way to the hard one
  * rather than to exactly `needed`: the kernel charges nothing for a high
  * limit, and the run also opens a few descriptors we do not count.
  */
-#include "load/load_fdlimit.h"
+#include "net/fdlimit.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
-int load_fdlimit_ensure(uint64_t needed, uint64_t *raised_to, char *err, size_t err_len)
+int fdlimit_ensure(uint64_t needed, uint64_t *raised_to, char *err, size_t err_len)
 {
     struct rlimit lim;
 

@@ -1,5 +1,5 @@
 /*
- * load_fdlimit.h — make sure this process may open enough descriptors.
+ * fdlimit.h — make sure this process may open enough descriptors.
  *
  * Each connection is one descriptor, and the default soft limit
  * (ulimit -n, often 1024) is far below 10,000.  A process may raise its
@@ -9,8 +9,8 @@
  *
  * Errors: 0, or -EMFILE with `err` explaining the hard limit.
  */
-#ifndef EVLAB_LOAD_FDLIMIT_H
-#define EVLAB_LOAD_FDLIMIT_H
+#ifndef EVLAB_FDLIMIT_H
+#define EVLAB_FDLIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +18,6 @@
 /* Ensures the soft RLIMIT_NOFILE is at least `needed`, raising it (to the
  * hard limit) when lower.  *raised_to (may be NULL) gets the new soft
  * limit, or 0 when nothing changed. */
-int load_fdlimit_ensure(uint64_t needed, uint64_t *raised_to, char *err, size_t err_len);
+int fdlimit_ensure(uint64_t needed, uint64_t *raised_to, char *err, size_t err_len);
 
 #endif
