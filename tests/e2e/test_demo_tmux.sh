@@ -14,15 +14,10 @@ set -u
 EVLAB_BIN=${EVLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/evlab}
 SOCKET="evlab-e2e-$$"
 T="tmux -L $SOCKET -f /dev/null"
+PANE=demo
+. "$(dirname "$0")/tmux_support.sh"
 PROMPT='E2E-PROMPT$'
 pids=()
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- last screen:"
-    $T capture-pane -p -t demo 2>/dev/null
-    exit 1
-}
 
 cleanup() {
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
@@ -33,27 +28,13 @@ trap cleanup EXIT
 command -v tmux >/dev/null || fail "tmux is not installed (make deps)"
 [ -x "$EVLAB_BIN" ] || fail "no evlab binary at $EVLAB_BIN"
 
-screen() { $T capture-pane -p -t demo; }
 
-# wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it
-# succeeds or SECONDS have passed.
-wait_for() {
-    local limit=$1; shift
-    local tries=$((limit * 5))
-    while [ "$tries" -gt 0 ]; do
-        if "$@"; then return 0; fi
-        sleep 0.2
-        tries=$((tries - 1))
-    done
-    return 1
-}
 
 count_of() { screen | grep -o "$1" | wc -l; }
 three_panes() {
     [ "$(count_of 'QUEUED')" -ge 3 ] && [ "$(count_of 'READY')" -ge 3 ] &&
         [ "$(count_of 'HANDLER RUNTIME')" -ge 3 ]
 }
-screen_has() { screen | grep -q -- "$1"; }
 prompt_back() { screen | grep -v '^$' | tail -1 | grep -qF "$PROMPT"; }
 
 $T new-session -d -s demo -x 160 -y 45 "bash --norc --noprofile" || fail "tmux new-session"

@@ -17,18 +17,13 @@ set -u
 EVLAB_BIN=${EVLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/evlab}
 SOCKET="evlab-e2e-restore-$$"
 T="tmux -L $SOCKET -f /dev/null"
+PANE=view
+. "$(dirname "$0")/tmux_support.sh"
 PROMPT='E2E-PROMPT$'
 LOOP="e2e-loop-$$"
 THREADS="e2e-threads-$$"
 FAKE="e2e-v99-$$"
 server_pids=()
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- last screen:"
-    $T capture-pane -p -t view 2>/dev/null
-    exit 1
-}
 
 cleanup() {
     for pid in "${server_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
@@ -42,18 +37,6 @@ trap cleanup EXIT
 command -v tmux >/dev/null || fail "tmux is not installed (make deps)"
 [ -x "$EVLAB_BIN" ] || fail "no evlab binary at $EVLAB_BIN"
 
-wait_for() {
-    local limit=$1; shift
-    local tries=$((limit * 5))
-    while [ "$tries" -gt 0 ]; do
-        if "$@"; then return 0; fi
-        sleep 0.2
-        tries=$((tries - 1))
-    done
-    return 1
-}
-screen() { $T capture-pane -p -t view; }
-screen_has() { screen | grep -q -- "$1"; }
 prompt_back() { screen | grep -v '^$' | tail -1 | grep -qF "$PROMPT"; }
 
 # --- Another layout version: a clear message, exit status 1. -------------
