@@ -15,6 +15,7 @@ libcmocka-dev:pkgconfig:cmocka
 tmux:command:tmux
 curl:command:curl
 wrk:command:wrk
+python3:command:python3
 "
 
 missing() {
