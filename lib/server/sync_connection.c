@@ -61,6 +61,18 @@ static void sleep_unless_stopping(const struct server *server, uint32_t ms)
     }
 }
 
+/* /cpu/MS in slices, for the same reason as sleep_unless_stopping(): the
+ * total work is the same, but a stop request is noticed within a slice. */
+static void burn_unless_stopping(const struct server *server, uint32_t ms)
+{
+    enum { SLICE_MS = 20 };
+    while (ms > 0 && !atomic_load(&server->stop_requested)) {
+        uint32_t slice = ms < SLICE_MS ? ms : SLICE_MS;
+        route_cpu_burn(slice);
+        ms -= slice;
+    }
+}
+
 /* SO_RCVTIMEO / SO_SNDTIMEO: a blocking read or write on fd gives up with
  * EAGAIN after `ms` instead of waiting for ever. */
 static void set_socket_timeout(int fd, int which, uint32_t ms)
@@ -91,7 +103,7 @@ static bool handle_request(struct server *server, struct probe_thread *thread, i
         probe_block_end(thread, PROBE_CALL_SLEEP, fd);
         break;
     case ROUTE_CPU:
-        route_cpu_burn(plan.match.ms);
+        burn_unless_stopping(server, plan.match.ms);
         break;
     default:
         break;
