@@ -96,8 +96,11 @@ int  loop_run(struct loop *loop);
 int  loop_run_once(struct loop *loop, int timeout_ms);
 void loop_stop(struct loop *loop);
 
-/* The loop's notion of now, refreshed once per turn (cheap; what timers
- * are measured against). */
+/* The loop's notion of now, refreshed after each wait and before the
+ * timers run (cheap: no clock read).  Expiry is checked against it; a
+ * timer's due time, though, is taken from the real clock when it is
+ * started, so a timer started late in a long callback still never fires
+ * early. */
 uint64_t loop_now_ns(const struct loop *loop);
 
 /* Safe from any thread and from signal handlers: makes a blocked wait
