@@ -60,6 +60,10 @@ EVLAB := $(OUT)/evlab
 
 .PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build
 
+# Keep every object make builds on the way (tests/support/*.o would
+# otherwise count as intermediate and be deleted, relinking every test).
+.SECONDARY:
+
 all: check-deps $(EVLAB)
 	@ln -sf $(EVLAB) evlab
 
