@@ -38,7 +38,8 @@ static bool reply_ok(const struct reply_plan *plan, const char *type,
 static bool reply_error(struct probe *probe, int status, const char *detail,
                         struct buffer *out)
 {
-    probe_gauge_add(probe, PROBE_GAUGE_ERRORS_4XX, 1);
+    if (status < 500)
+        probe_gauge_add(probe, PROBE_GAUGE_ERRORS_4XX, 1);
     http_error_append(out, status, detail);
     return false;
 }

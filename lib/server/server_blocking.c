@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "common/limits.h"
 #include "net/net.h"
 #include "server/server_internal.h"
@@ -44,15 +43,6 @@ static int blocking_open(struct server *server, char *err, size_t err_len)
     return 0;
 }
 
-/* Out of descriptors: shed the waiting client rather than leave it (and
- * us) stuck; if even that fails, pause instead of spinning on accept(). */
-static void handle_fd_exhaustion(struct server *server, struct blocking_state *state)
-{
-    probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPT_PAUSES, 1);
-    if (net_shed_connection(server->listen_fd, &state->spare) < 0)
-        clock_sleep_ms(ACCEPT_PAUSE_MS);
-}
-
 static int blocking_run(struct server *server)
 {
     struct blocking_state *state = server->model_state;
@@ -60,22 +50,9 @@ static int blocking_run(struct server *server)
     probe_gauge_set(server->probe, PROBE_GAUGE_THREADS, 1);
 
     while (!atomic_load(&server->stop_requested)) {
-        probe_block_begin(thread, PROBE_CALL_ACCEPT, server->listen_fd);
-        int fd = net_accept(server->listen_fd, false);
-        probe_block_end(thread, PROBE_CALL_ACCEPT, server->listen_fd);
-        if (fd == -EMFILE || fd == -ENFILE) {
-            handle_fd_exhaustion(server, state);
-            continue;
-        }
+        int fd = server_accept_blocking(server, thread, &state->spare);
         if (fd < 0)
-            continue;   /* EINTR (check stop), or a transient accept error */
-        /* A lost reserve descriptor is taken back once a slot is free
-         * again (see the same lines in server_threads.c for how it gets
-         * lost). */
-        if (state->spare.fd < 0)
-            net_spare_fd_open(&state->spare);
-        probe_emit(thread, PROBE_EV_ACCEPT, fd, 0, 0);
-        probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
+            continue;
         probe_gauge_add(server->probe, PROBE_GAUGE_CONNECTIONS, 1);
 
         atomic_store(&state->current_fd, fd);

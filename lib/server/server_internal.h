@@ -62,6 +62,14 @@ static inline size_t server_read_size(const struct buffer *in)
     return room < SERVER_READ_CHUNK ? room : SERVER_READ_CHUNK;
 }
 
+/* One accept() for the models that block in it (blocking_accept.c):
+ * returns a new connection's fd, or -1 when there is none this time (a
+ * signal, a transient error, or descriptors ran out and the waiting client
+ * was shed); the caller then checks stop_requested and calls again. */
+struct net_spare_fd;
+int server_accept_blocking(struct server *server, struct probe_thread *thread,
+                           struct net_spare_fd *spare);
+
 /* Blocks SIGINT and SIGTERM in the calling thread; threads created after
  * this inherit the mask, so the signal always reaches the thread that
  * calls server_run(). */

@@ -84,24 +84,32 @@ static void on_listener_readable(struct loop *loop, struct loop_io *io, unsigned
     }
 }
 
-/* Runs on the loop thread after a signal's loop_wakeup(). */
-static void on_wakeup(struct loop *loop, void *data)
+/* Stops watching everything: the listener, the accept pause, the worker
+ * pool (cancelling queued /cpu jobs first, since their completions close
+ * their connections), then every connection.  Afterwards the loop has
+ * nothing left and loop_run() returns.  Safe to call twice. */
+static void loop_model_shut_down(struct loop_model *model)
 {
-    struct loop_model *model = data;
-    if (!atomic_load(&model->shared.server->stop_requested))
-        return;
+    struct loop *loop = model->shared.loop;
     if (loop_io_active(&model->listener))
         loop_io_stop(loop, &model->listener);
     if (loop_timer_active(&model->accept_resume))
         loop_timer_stop(loop, &model->accept_resume);
-    /* Cancel queued /cpu jobs first: their completions close their
-     * connections; then close everyone else. */
     if (model->shared.pool != NULL) {
         worker_pool_free(model->shared.pool);
         model->shared.pool = NULL;
     }
     while (model->shared.connections != NULL)
         loop_connection_close(model->shared.connections);
+}
+
+/* Runs on the loop thread after a signal's loop_wakeup(). */
+static void on_wakeup(struct loop *loop, void *data)
+{
+    struct loop_model *model = data;
+    if (!atomic_load(&model->shared.server->stop_requested))
+        return;
+    loop_model_shut_down(model);
     loop_stop(loop);
 }
 
@@ -169,17 +177,9 @@ static void loop_model_wake(struct server *server)
 static bool loop_model_close(struct server *server)
 {
     struct loop_model *model = server->model_state;
-    /* Normally on_wakeup already did this; repeat for a run() that ended
+    /* Normally on_wakeup already did this; again for a run() that ended
      * some other way. */
-    if (model->shared.pool != NULL)
-        worker_pool_free(model->shared.pool);
-    model->shared.pool = NULL;
-    while (model->shared.connections != NULL)
-        loop_connection_close(model->shared.connections);
-    if (loop_io_active(&model->listener))
-        loop_io_stop(model->shared.loop, &model->listener);
-    if (loop_timer_active(&model->accept_resume))
-        loop_timer_stop(model->shared.loop, &model->accept_resume);
+    loop_model_shut_down(model);
     loop_free(model->shared.loop);
     probe_thread_end(model->shared.thread);
     net_spare_fd_close(&model->spare);

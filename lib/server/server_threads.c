@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "common/buffer.h"
-#include "common/clock.h"
 #include "common/limits.h"
 #include "http/http_response.h"
 #include "net/net.h"
@@ -165,28 +164,9 @@ static int threads_run(struct server *server)
     struct probe_thread *thread = probe_thread_begin(server->probe, "acceptor");
 
     while (!atomic_load(&server->stop_requested)) {
-        probe_block_begin(thread, PROBE_CALL_ACCEPT, server->listen_fd);
-        int fd = net_accept(server->listen_fd, false);
-        probe_block_end(thread, PROBE_CALL_ACCEPT, server->listen_fd);
-        if (fd == -EMFILE || fd == -ENFILE) {
-            probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPT_PAUSES, 1);
-            if (net_shed_connection(server->listen_fd, &state->spare) < 0)
-                clock_sleep_ms(ACCEPT_PAUSE_MS);
-            continue;
-        }
+        int fd = server_accept_blocking(server, thread, &state->spare);
         if (fd < 0)
             continue;
-        /* The reserve descriptor can be lost: net_shed_connection() lends
-         * its slot out for a moment, and another thread (the sampler,
-         * reading /proc) may take the slot first.  Without a reserve the
-         * next EMFILE could not shed anyone, and the descriptor count
-         * would stay one below where it started.  This accept proved a
-         * slot was free: take the reserve back now (one open(), and only
-         * after a loss). */
-        if (state->spare.fd < 0)
-            net_spare_fd_open(&state->spare);
-        probe_emit(thread, PROBE_EV_ACCEPT, fd, 0, 0);
-        probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
         start_connection(server, thread, fd);
     }
 

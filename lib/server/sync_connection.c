@@ -25,9 +25,9 @@
 #include "server/reply.h"
 #include "server/server_internal.h"
 
-/* How many complete requests wait behind the one about to be served: the
- * "queued" of a connection.  Only parses ahead when there are extra bytes,
- * which is the rare, pipelined case. */
+/* How many complete requests are in data[0..len): those waiting behind
+ * the one about to be served, the "queued" of a connection.  Costs nothing
+ * when len is 0, the usual, unpipelined case. */
 static int count_pipelined(const struct server *server, const char *data, size_t len)
 {
     struct http_parser ahead;
@@ -195,7 +195,10 @@ void sync_connection_serve(struct server *server, struct probe_thread *thread,
         probe_emit(thread, PROBE_EV_READ, fd, (uint64_t)n, 0);
         probe_gauge_add(probe, PROBE_GAUGE_BYTES_IN, n);
 
-        /* Answer every complete request that is already here. */
+        /* Answer every complete request that is already here.  `behind`
+         * counts the complete requests queued behind the one being served:
+         * parsed ahead once per read, then counted down. */
+        int behind = -1;
         for (;;) {
             struct http_request req;
             enum http_parse_result r =
@@ -207,10 +210,13 @@ void sync_connection_serve(struct server *server, struct probe_thread *thread,
                 keep_alive = false;
                 break;
             }
-            if (connection_is_ready)
-                probe_gauge_set(probe, PROBE_GAUGE_Q_PIPELINED,
-                                count_pipelined(server, buffer_peek(&in) + req.total_len,
-                                                buffer_pending(&in) - req.total_len));
+            if (connection_is_ready) {
+                behind = behind < 0
+                    ? count_pipelined(server, buffer_peek(&in) + req.total_len,
+                                      buffer_pending(&in) - req.total_len)
+                    : behind - 1;
+                probe_gauge_set(probe, PROBE_GAUGE_Q_PIPELINED, behind);
+            }
             bool keep = handle_request(server, thread, fd, &req, &out, !connection_is_ready);
             buffer_consume(&in, req.total_len);
             request_started_ns = clock_now_ns();   /* for a pipelined remainder */
