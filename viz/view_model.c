@@ -357,41 +357,6 @@ static void log_line(const struct probe_snapshot *snap, const struct probe_event
     line->delta_ns = (int64_t)(ev->t_ns - reference_ns);
 }
 
-/* Converts a window (now minus base) into a histogram of its own, so the
- * library's percentile code can read it.  Empty when nothing happened in
- * the window. */
-static void window_histogram(const struct histogram *now, const struct histogram *base,
-                             struct histogram *out)
-{
-    histogram_init(out);
-    uint64_t total = 0, sum = 0;
-    size_t first = HIST_BUCKETS, last = 0;
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        uint64_t a = atomic_load_explicit(&now->buckets[i], memory_order_relaxed);
-        uint64_t b = atomic_load_explicit(&base->buckets[i], memory_order_relaxed);
-        uint64_t c = a > b ? a - b : 0;
-        if (c == 0)
-            continue;
-        atomic_store_explicit(&out->buckets[i], c, memory_order_relaxed);
-        total += c;
-        sum += c * histogram_bucket_low(i);
-        if (first == HIST_BUCKETS)
-            first = i;
-        last = i;
-    }
-    if (total == 0)
-        return;
-    /* min/max of the window are only known to a bucket; never past the
-     * server's real maximum. */
-    uint64_t max = histogram_bucket_high(last) - 1;
-    uint64_t real_max = histogram_max(now);
-    atomic_store_explicit(&out->count, total, memory_order_relaxed);
-    atomic_store_explicit(&out->sum, sum, memory_order_relaxed);
-    atomic_store_explicit(&out->min, histogram_bucket_low(first), memory_order_relaxed);
-    atomic_store_explicit(&out->max, max < real_max || real_max == 0 ? max : real_max,
-                          memory_order_relaxed);
-}
-
 static void fill_histogram(const struct histogram *hist, struct view_pane *out)
 {
     memset(out->hist_rows, 0, sizeof out->hist_rows);
@@ -455,12 +420,12 @@ static void fill_common(const struct view_tracker *tracker, const int64_t *gauge
     struct histogram *window = malloc(sizeof *window);
     if (window == NULL)
         return;
-    window_histogram(&tracker->snap.hists[PROBE_HIST_HANDLER_NS], &tracker->handler_base,
-                     window);
+    histogram_window(window, &tracker->snap.hists[PROBE_HIST_HANDLER_NS],
+                     &tracker->handler_base);
     out->window_recent = histogram_count(window) > 0;
     fill_histogram(out->window_recent ? window : &tracker->snap.hists[PROBE_HIST_HANDLER_NS],
                    out);
-    window_histogram(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], &tracker->lag_base, window);
+    histogram_window(window, &tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], &tracker->lag_base);
     out->loop_lag_p99_ns = histogram_count(window) > 0
                                ? histogram_percentile(window, 99)
                                : histogram_percentile(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], 99);
