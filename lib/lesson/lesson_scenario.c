@@ -447,6 +447,8 @@ static int statement(struct reader *r, const char *keyword, char *rest)
         if (r->part != PART_HEADER)
             return error_at(r, "'%s' belongs in the header, before servers, loads and steps",
                             keyword);
+        if (strcmp(keyword, "summary") == 0 && s->summary[0] != '\0')
+            return error_at(r, "'summary' given twice");
         if (strcmp(keyword, "summary") == 0)
             return copy_text(r, "summary", rest, s->summary, sizeof s->summary);
         if (strcmp(keyword, "budget") == 0)

@@ -612,6 +612,57 @@ static void test_error_pane_says_why(void **state)
     assert_false(pane_text_contains(&f->pane, "QUEUED"));
 }
 
+/* --- What clients see ---------------------------------------------------- */
+
+/* The loads' sum fed twice, one second apart: the pane shows the window's
+ * percentiles, the rate, the errors since the start, and a sparkline
+ * sample per feed; a pane without loads shows no client line. */
+static void test_clients_beside_the_server(void **state)
+{
+    struct fixture *f = *state;
+    tracker_start(f, "loop");
+    snapshot_reset(&f->snap, T0);
+    view_tracker_add_snapshot(&f->tracker, &f->snap, -1);
+    view_build_live(&f->tracker, NULL, &f->options, &f->pane);
+    assert_false(f->pane.clients_present);
+    assert_false(pane_text_contains(&f->pane, "CLIENTS"));
+
+    struct view_client_totals *totals = calloc(1, sizeof *totals);
+    assert_non_null(totals);
+    histogram_init(&totals->latency);
+    totals->loads = 1;
+    totals->connections = 10;
+    totals->replies = 100;
+    totals->errors = 2;
+    for (int i = 0; i < 100; i++)
+        histogram_record(&totals->latency, 1 * MS);
+    view_tracker_add_clients(&f->tracker, totals, T0);      /* the baseline */
+
+    /* A second later: 200 more replies, 20 of which waited 150 ms. */
+    for (int i = 0; i < 180; i++)
+        histogram_record(&totals->latency, 1 * MS);
+    for (int i = 0; i < 20; i++)
+        histogram_record(&totals->latency, 150 * MS);
+    totals->replies = 300;
+    totals->errors = 5;
+    view_tracker_add_clients(&f->tracker, totals, T0 + 1000 * MS);
+    view_build_live(&f->tracker, NULL, &f->options, &f->pane);
+
+    struct view_pane *p = &f->pane;
+    assert_true(p->clients_present);
+    assert_int_equal(p->client_window_count, 200);      /* only what came after the baseline */
+    assert_true(p->client_p50_ns >= 1 * MS && p->client_p50_ns <= 1 * MS * 1.04);
+    assert_true(p->client_p99_ns >= 150 * MS && p->client_p99_ns <= 150 * MS * 1.04);
+    assert_true(p->client_rps > 199 && p->client_rps < 201);
+    assert_int_equal(p->client_errors, 3);
+    assert_int_equal(p->client_connections, 10);
+    assert_int_equal(p->client_series_len, 2);
+    assert_true(p->client_series[1] >= 150 * MS);    /* the spike of the second sample */
+    assert_true(pane_text_contains(p, "CLIENTS wait p50 1.0"));
+    assert_true(pane_text_contains(p, "p99 15"));
+    free(totals);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_thread_start_and_exit_in_replay),
         cmocka_unit_test_setup_teardown(test_server_gone_keeps_last_picture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_pane_says_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clients_beside_the_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,42 @@ static void test_summary_table(void **state)
     free(text);
 }
 
+/* The glossary page: every model's page defines the numbers its pane
+ * shows (QUEUED and READY in that model's own terms, and what clients
+ * wait), and every line fits the overlay. */
+static void test_glossary_per_model(void **state)
+{
+    (void)state;
+    static const struct { enum view_kind kind; const char *queued_word, *ready_word; } models[] = {
+        { VIEW_KIND_BLOCKING, "accept queue", "being served" },
+        { VIEW_KIND_THREADS, "runnable threads", "inside a handler" },
+        { VIEW_KIND_LOOP, "not dispatched", "poll()/epoll_wait() returned" },
+        { VIEW_KIND_OTHER, "every queue part", "READY gauge" },
+    };
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        const char *lines[64];
+        size_t n = view_text_glossary(models[m].kind, lines, 64);
+        bool queued = false, ready = false, clients = false, handler = false;
+        for (size_t i = 0; i < n; i++) {
+            if (format_cells(lines[i]) > VIEW_GLOSSARY_WIDTH)
+                fail_msg("glossary line too wide (%zu cells): %s", format_cells(lines[i]),
+                         lines[i]);
+            queued |= strstr(lines[i], models[m].queued_word) != NULL;
+            ready |= strstr(lines[i], models[m].ready_word) != NULL;
+            clients |= strncmp(lines[i], "CLIENTS", 7) == 0;
+            handler |= strstr(lines[i], "handler p50/p99") != NULL;
+        }
+        if (!queued || !ready || !clients || !handler)
+            fail_msg("glossary of model %d lacks a definition (queued %d, ready %d, clients %d, "
+                     "handler %d)", (int)models[m].kind, queued, ready, clients, handler);
+    }
+    /* Only the loop's page speaks of poll() turns. */
+    const char *lines[64];
+    size_t n = view_text_glossary(VIEW_KIND_THREADS, lines, 64);
+    for (size_t i = 0; i < n; i++)
+        assert_null(strstr(lines[i], "turns/s"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_pane_lines_fit_and_prioritise),
         cmocka_unit_test(test_load_report_parsing),
         cmocka_unit_test(test_summary_table),
+        cmocka_unit_test(test_glossary_per_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
