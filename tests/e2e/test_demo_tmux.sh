@@ -4,7 +4,7 @@
 # In a 160x45 pane: the demo shows three panes (blocking, threads, loop)
 # whose numbers change between two captures; it survives a resize to
 # 70x20 and back; p pauses, <- and -> step through recorded events; q
-# quits, leaving a shell prompt, the summary table, and no process that
+# quits (while paused the tour's status line stands still), leaving a shell prompt, the summary table, and no process that
 # the demo started (every PID is recorded while it runs and checked after).
 #
 # Every wait is bounded; the tmux server (on its own socket, so a user's
@@ -84,6 +84,11 @@ wait_for 5 three_panes || fail "the three panes did not come back after the resi
 # Pause, then step back and forward through the recorded events.
 $T send-keys -t demo p
 wait_for 5 screen_has 'PAUSED' || fail "p did not pause"
+# Everything the presenter sees freezes, the tour's countdown included.
+tour_line() { screen | sed -n 2p; }
+frozen=$(tour_line)
+sleep 1.5
+[ "$(tour_line)" = "$frozen" ] || fail "the tour's status line moved while paused: '$frozen' then '$(tour_line)'"
 $T send-keys -t demo Left
 wait_for 5 screen_has 'STEP event' || fail "<- did not enter step mode"
 step_number() { screen | sed -n 's/.*STEP event \([0-9]*\) of.*/\1/p' | tail -1; }
