@@ -3,8 +3,9 @@
 #
 # In a 160x45 pane: the demo shows three panes (blocking, threads, loop)
 # whose numbers change between two captures; it survives a resize to
-# 70x20 and back; p pauses, <- and -> step through recorded events; q
-# quits (while paused the tour's status line stands still), leaving a shell prompt, the summary table, and no process that
+# 70x20 and back; p pauses (the tour's status line then stands still), <-
+# and -> step through recorded events; q quits, leaving a shell prompt,
+# the summary table, and no process that
 # the demo started (every PID is recorded while it runs and checked after).
 #
 # Every wait is bounded; the tmux server (on its own socket, so a user's
