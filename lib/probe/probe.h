@@ -3,17 +3,20 @@
  * to be watched by `evlab view`, `evlab stats` and `evlab list`.
  *
  * The three evlab models, the exercises' starter code and a student's own
- * server all publish the same way:
+ * server all publish the same way (this is compiled and run as
+ * tests/unit/test_probe_example.c, functions example_start(),
+ * example_turn() and example_stop()):
  *
- *     struct probe *probe;
- *     probe_create(&probe, &(struct probe_config){
- *         .name = "mine", .model = "loop", .port = port });
- *     struct probe_thread *me = probe_thread_begin(probe, "loop");
+ *     char err[256];
+ *     if (probe_create(&probe, &(struct probe_config){
+ *             .name = name, .model = "loop", .port = port }, err, sizeof err) < 0)
+ *         return -1;
+ *     me = probe_thread_begin(probe, "loop");
  *     ...
- *     probe_block_begin(me, PROBE_CALL_POLL);
- *     n = poll(...);
- *     probe_block_end(me, PROBE_CALL_POLL);
- *     probe_emit(me, PROBE_EV_POLL_RETURN, -1, n, 0);
+ *     probe_block_begin(me, PROBE_CALL_POLL, -1);
+ *     int n = poll(fds, count, timeout_ms);
+ *     probe_block_end(me, PROBE_CALL_POLL, -1);
+ *     probe_emit(me, PROBE_EV_POLL_RETURN, -1, n > 0 ? (uint64_t)n : 0, 0);
  *     ...
  *     probe_thread_end(me);
  *     probe_destroy(probe);
@@ -101,8 +104,8 @@ enum probe_call {
 enum probe_gauge {
     PROBE_GAUGE_CONNECTIONS = 0,   /* open client connections                 */
     PROBE_GAUGE_THREADS,           /* threads of the server (sampler excluded) */
-    PROBE_GAUGE_QUEUED,            /* see PRODUCT.md: per model               */
-    PROBE_GAUGE_READY,             /* see PRODUCT.md: per model               */
+    PROBE_GAUGE_QUEUED,            /* per model: README.md, "What the view    */
+    PROBE_GAUGE_READY,             /* calls queued and ready"                 */
     PROBE_GAUGE_HANDLERS_RUNNING,
     PROBE_GAUGE_REQUESTS_DONE,
     PROBE_GAUGE_EVENTS_DROPPED,

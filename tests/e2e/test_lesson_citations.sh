@@ -9,7 +9,8 @@
 # defined in it (a line that starts a definition: "... NAME(" at the
 # start of a line, not ending in ';'), and every line of the block other
 # than "..." must appear in FILE (blanks at either end ignored).  Each
-# lesson must cite at least one function.  Failures say which lesson,
+# lesson must cite at least one function.  The example at the top of
+# lib/probe/probe.h is checked the same way against the test that runs it.  Failures say which lesson,
 # which citation, and what is missing.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,6 +49,19 @@ for lesson in lessons/[0-9][0-9]-*/lesson.md; do
     [ "$found" -gt 0 ] || say_fail "$lesson cites no function of the toolkit (From \`FILE\`, function \`NAME()\`:)"
 done
 [ "$citations" -gt 0 ] || say_fail "no lesson citations found under lessons/"
+
+# The example at the top of lib/probe/probe.h is the first code a student
+# copies: every line of it must be in tests/unit/test_probe_example.c,
+# which the build compiles and runs.
+example_file=tests/unit/test_probe_example.c
+trimmed_example=$(sed 's/^[[:space:]]*//; s/[[:space:]]*$//' "$example_file")
+while IFS= read -r code; do
+    code=$(echo "$code" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+    [ -z "$code" ] || [ "$code" = "..." ] && continue
+    citations=$((citations + 1))
+    grep -qxF -- "$code" <<<"$trimmed_example" ||
+        say_fail "lib/probe/probe.h example line '$code' is not in $example_file"
+done < <(sed -n '1,40p' lib/probe/probe.h | sed -n 's/^ \*     //p')
 if [ "$failures" -gt 0 ]; then
     echo "FAIL: $failures citation problem(s); fix the lesson text or the excerpt"
     exit 1

@@ -1,6 +1,7 @@
 /*
  * Hostile clients against every server model, over real loopback sockets
- * and real `evlab serve` processes (PRODUCT.md, "Quality bars"):
+ * and real `evlab serve` processes (the guarantees README.md lists under
+ * "The `evlab` program": a 4xx and a close, never a crash):
  *
  *   1. garbage bytes                  -> 400 and a close, as soon as the
  *                                         first impossible byte arrives
