@@ -67,6 +67,9 @@ sleep 3
 second=$(screen | sed -n '3,44p')
 [ "$first" != "$second" ] || fail "nothing changed in 3 s"
 echo "$second" | grep -q 'req/s' || fail "no request rate shown"
+# The demo's load generators publish what their clients wait: every pane
+# shows it beside the server's numbers.
+wait_for 10 eval '[ "$(count_of "CLIENTS wait p50")" -ge 3 ]' || fail "not every pane shows its clients' latency"
 echo "capture at 160x45 (bars included):"
 screen
 

@@ -7,7 +7,8 @@
 # after one more n; p freezes everything shown, the lesson's countdown
 # included; ? twice shows the glossary of the focused pane's model; b goes
 # back; q ends it with the claims printed, the terminal restored and no
-# process of the lesson left running.  Every wait is bounded.
+# process of the lesson left running; and --auto (lesson 03) advances by
+# itself.  Every wait is bounded.
 set -u
 
 EVLAB_BIN=${EVLAB_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/evlab}
@@ -94,5 +95,17 @@ gone() {
 }
 wait_for 5 gone || fail "processes still running after q: ${pids[*]}"
 ls /dev/shm/evlab.lesson-07-*-"$lesson_pid" >/dev/null 2>&1 && fail "instrumentation segments left behind"
-echo "PASS: lesson 07 live: narration, predict then reveal, pause freezes, glossary, back, quit, cleanup"
+echo "ok: q stops every process of the lesson"
+
+# --auto, for self-study: lesson 03 (one step) measures, shows what it
+# measured, and moves on to its claims by itself.
+$T send-keys -t lesson "clear; $EVLAB_BIN lesson 03 --auto" Enter
+wait_for 20 screen_has 'step 1/1' || fail "[--auto] lesson 03 did not start"
+screen_has '  auto' || fail "[--auto] the status line does not say auto"
+wait_for 15 screen_has 'MEASURED' || fail "[--auto] the measurement was not shown by itself"
+wait_for 20 screen_has 'lesson 03: done' || fail "[--auto] did not move on to the claims by itself"
+screen_has 'MEASURED PASS' || fail "[--auto] the claims were not shown as measured"
+$T send-keys -t lesson q
+wait_for 15 prompt_back || fail "[--auto] no shell prompt after q"
+echo "PASS: lesson 07 live: narration, predict then reveal, pause freezes, glossary, back, quit, cleanup; --auto"
 exit 0
