@@ -238,7 +238,10 @@ int lesson_player_run(struct lesson_run *run, const struct lesson_scenario *scen
     view_source_close(source);
     if (rc < 0)
         return rc;
-    if (player.finished || lesson_run_values(run)->measured[0]) {
+    bool any_measured = false;
+    for (size_t i = 0; i < scenario->step_count; i++)
+        any_measured |= lesson_run_values(run)->measured[i];
+    if (any_measured) {
         /* What was measured stays on the terminal after the view. */
         printf("evlab lesson %02d: the claims as measured in this session\n", scenario->number);
         lesson_print_claims(scenario, lesson_run_values(run), stdout);
