@@ -59,6 +59,8 @@ const struct lesson_metric_info lesson_metrics[LESSON_METRIC_COUNT] = {
                                "most open connections seen" },
     [LESSON_M_QUEUED] = { "queued", LESSON_SCOPE_SERVER, LESSON_UNIT_NONE,
                           "most events seen queued" },
+    [LESSON_M_WORK_QUEUED] = { "work_queued", LESSON_SCOPE_SERVER, LESSON_UNIT_NONE,
+                               "most jobs seen waiting for a worker" },
     [LESSON_M_RSS] = { "rss", LESSON_SCOPE_SERVER, LESSON_UNIT_BYTES,
                        "most resident memory seen" },
     [LESSON_M_CPU] = { "cpu", LESSON_SCOPE_SERVER, LESSON_UNIT_NS,

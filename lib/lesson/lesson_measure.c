@@ -147,6 +147,8 @@ void lesson_window_sample(struct lesson_window *window, const struct lesson_sour
         int64_t queued = queued_total(g);
         if (queued > state->queued)
             state->queued = queued;
+        if (g[PROBE_GAUGE_WORK_QUEUED] > state->work_queued)
+            state->work_queued = g[PROBE_GAUGE_WORK_QUEUED];
         handler_ages(window->scratch, source->is_loop, window->budget_ns,
                      &state->longest_handler_ns, &state->blocked);
         if (proc_due)
@@ -257,6 +259,7 @@ void lesson_window_end(struct lesson_window *window, const struct lesson_source 
         put(values, step, LESSON_M_THREADS, i, (double)state->threads);
         put(values, step, LESSON_M_CONNECTIONS, i, (double)state->connections);
         put(values, step, LESSON_M_QUEUED, i, (double)state->queued);
+        put(values, step, LESSON_M_WORK_QUEUED, i, (double)state->work_queued);
         proc_sample(state, source->pid);
         if (state->rss_bytes >= 0)
             put(values, step, LESSON_M_RSS, i, (double)state->rss_bytes);

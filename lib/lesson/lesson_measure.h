@@ -52,7 +52,7 @@ struct lesson_source_state {
     struct bench_proc_sample proc_begin;
     bool have_proc_begin;
     /* Peaks over the samples. */
-    int64_t threads, connections, queued;
+    int64_t threads, connections, queued, work_queued;
     int64_t rss_bytes;
     uint64_t longest_handler_ns;
     bool blocked;
