@@ -26,7 +26,6 @@
 #include "lesson/lesson_run.h"
 #include "lesson/lesson_scenario.h"
 #include "lesson_player.h"
-#include "view_limits.h"
 
 static const char lesson_usage[] =
     "usage: evlab lesson                 list the lessons\n"
