@@ -58,6 +58,16 @@
  * a new connection gets 503 and a close (evlab serve --max-threads). */
 #define THREADS_DEFAULT_MAX         10000
 
+/* Blocking and threads models: a /sleep or /cpu handler waits or burns
+ * in slices this long and checks for a stop between them, so SIGTERM is
+ * noticed within a slice even during /sleep/60000
+ * (sync_connection.c, sleep_unless_stopping). */
+#define SYNC_WAIT_SLICE_MS          20
+
+/* Threads model: how long a stop waits for connection threads to leave
+ * their handlers before the process exits without them. */
+#define THREADS_SHUTDOWN_WAIT_MS    2000
+
 /* Event loop: stop reading a connection once this much output is queued
  * for it, resume when it drains below the low watermark (backpressure). */
 #define LOOP_OUTPUT_HIGH_WATERMARK (256u * 1024)

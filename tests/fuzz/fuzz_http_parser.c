@@ -21,7 +21,7 @@
  *     arriving in three pieces (cut where the first input bytes say) give
  *     the same sequence of requests and errors, field for field.
  *   - Invariants of every result: pointers inside the data, total_len
- *     within it, error statuses only 400/413/431/501.  While the header
+ *     within it, error statuses only 400/413/417/431/501.  While the header
  *     block is incomplete, the parser has checked every byte but at most
  *     a final CR (so incremental calls stay O(total bytes)).
  *   - route_match() and the reply functions run on every parsed request.
@@ -73,13 +73,15 @@ static void record(struct outcome *o, enum http_parse_result r, const struct htt
 {
     struct route_match m;
     struct buffer out;
+    enum http_connection connection;
 
     memset(o, 0, sizeof *o);
     o->result = r;
     o->start = start;
     if (r == HTTP_PARSE_ERROR) {
         o->status = req->error_status;
-        if (o->status != 400 && o->status != 413 && o->status != 431 && o->status != 501)
+        if (o->status != 400 && o->status != 413 && o->status != 417 && o->status != 431 &&
+            o->status != 501)
             abort();
         if (req->error_reason == NULL)
             abort();
@@ -118,11 +120,12 @@ static void record(struct outcome *o, enum http_parse_result r, const struct htt
     route_match(req, &m);
     o->route = (int)m.id;
     o->ms = m.ms;
+    connection = req->keep_alive ? HTTP_CONNECTION_KEEP : HTTP_CONNECTION_CLOSE;
     buffer_init(&out, 0);
     if (m.id == ROUTE_ECHO) {
-        if (http_response_append(&out, 200, "text/plain", m.echo, m.echo_len, req->keep_alive) != 0)
+        if (http_response_append(&out, 200, "text/plain", m.echo, m.echo_len, connection) != 0)
             abort();
-    } else if (http_response_append_head(&out, 200, "text/plain", m.ms, req->keep_alive) != 0) {
+    } else if (http_response_append_head(&out, 200, "text/plain", m.ms, connection) != 0) {
         abort();
     }
     buffer_free(&out);
