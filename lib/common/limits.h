@@ -58,16 +58,6 @@
  * a new connection gets 503 and a close (evlab serve --max-threads). */
 #define THREADS_DEFAULT_MAX         10000
 
-/* Blocking and threads models: a /sleep or /cpu handler waits or burns
- * in slices this long and checks for a stop between them, so SIGTERM is
- * noticed within a slice even during /sleep/60000
- * (sync_connection.c, sleep_unless_stopping). */
-#define SYNC_WAIT_SLICE_MS          20
-
-/* Threads model: how long a stop waits for connection threads to leave
- * their handlers before the process exits without them. */
-#define THREADS_SHUTDOWN_WAIT_MS    2000
-
 /* Event loop: stop reading a connection once this much output is queued
  * for it, resume when it drains below the low watermark (backpressure). */
 #define LOOP_OUTPUT_HIGH_WATERMARK (256u * 1024)
@@ -86,6 +76,16 @@
 
 /* Worker pool size cap (evlab serve --workers N). */
 #define WORKERS_MAX                64
+
+/* Thread models: a /sleep or /cpu handler runs in slices this long and
+ * checks between slices whether the server is stopping, so a stop is
+ * noticed within one slice instead of after a 60-second sleep. */
+#define THREADS_HANDLER_SLICE_MS   20
+
+/* Thread-per-connection: how long a stop waits for connection threads to
+ * finish the handler they are in.  Longer than a slice (above), so every
+ * thread notices the stop; short enough that Ctrl-C feels immediate. */
+#define THREADS_SHUTDOWN_WAIT_MS   2000
 
 /* When accept(2) fails with EMFILE/ENFILE and no spare descriptor helps,
  * stop accepting for this long instead of spinning. */

@@ -178,7 +178,7 @@ static void sleep_unless_stopping(const struct sync_connection *conn, uint32_t m
         if (now >= deadline || server_stopping(conn))
             return;
         uint64_t left_ms = (deadline - now + 999999u) / 1000000u;
-        clock_sleep_ms(left_ms < SYNC_WAIT_SLICE_MS ? (uint32_t)left_ms : SYNC_WAIT_SLICE_MS);
+        clock_sleep_ms(left_ms < THREADS_HANDLER_SLICE_MS ? (uint32_t)left_ms : THREADS_HANDLER_SLICE_MS);
     }
 }
 
@@ -187,7 +187,7 @@ static void sleep_unless_stopping(const struct sync_connection *conn, uint32_t m
 static void burn_unless_stopping(const struct sync_connection *conn, uint32_t ms)
 {
     while (ms > 0 && !server_stopping(conn)) {
-        uint32_t slice = ms < SYNC_WAIT_SLICE_MS ? ms : SYNC_WAIT_SLICE_MS;
+        uint32_t slice = ms < THREADS_HANDLER_SLICE_MS ? ms : THREADS_HANDLER_SLICE_MS;
         route_cpu_burn(slice);
         ms -= slice;
     }
