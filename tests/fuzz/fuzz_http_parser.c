@@ -25,6 +25,8 @@
  *     block is incomplete, the parser has checked every byte but at most
  *     a final CR (so incremental calls stay O(total bytes)).
  *   - route_match() and the reply functions run on every parsed request.
+ *   - "100 Continue" is only ever due for a complete header block that
+ *     asked for it, within max_body, whose body has not all arrived.
  *
  * Input layout: bytes 0-3 choose two cut points, byte 4 bit 0 chooses a
  * small or a large max_body; the rest is the byte stream.
@@ -160,6 +162,13 @@ static size_t run(const char *stream, size_t len, const size_t *cuts, size_t ncu
             if (r == HTTP_PARSE_NEED_MORE) {
                 size_t window = pending < HTTP_MAX_HEADER_BYTES ? pending : HTTP_MAX_HEADER_BYTES;
                 if (p.header_len == 0 && p.scanned + 1 < window)
+                    abort();
+                /* "100 Continue" only for a complete block that asked for
+                 * it, within the body limit, with body bytes still due. */
+                if (http_parser_take_continue(&p) &&
+                    (p.header_len == 0 || !p.framing.expect_continue ||
+                     p.framing.length == 0 || p.framing.length > max_body ||
+                     pending - p.header_len >= p.framing.length))
                     abort();
                 free(copy);
                 break;
