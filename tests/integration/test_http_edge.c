@@ -17,6 +17,13 @@
  * and a further request on the same connection gets 200.  "Closed" means
  * the last reply says close and the server then closes.
  *
+ * Then what ApacheBench does with -k (test_ab_style_keep_alive): ten
+ * HTTP/1.0 keep-alive clients taking turns.  Each reply must either say
+ * "Connection: keep-alive" or close, else a 1.0 client waits for a close
+ * that never comes; and the blocking model must not let one idle
+ * keep-alive client lock the other nine out (it gives way between
+ * requests, sync_connection.c, give_way_if_others_wait).
+ *
  * Servers run with --request-timeout 1500ms so that the 408 case is
  * quick, and --max-body 1000 so that the 413 cases are small.  Rerun just
  * this test with `TESTS=test_http_edge make test`.
@@ -150,6 +157,19 @@ static bool wait_for_head(struct client *c, int timeout_ms)
     return true;
 }
 
+/* Copies the reply head at the start of c->buf (wait_for_head found it)
+ * into `head` as a string. */
+static void copy_head(const struct client *c, char *head, size_t size)
+{
+    const char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+    size_t n = (size_t)(end - c->buf);
+
+    if (n > size - 1)
+        n = size - 1;
+    memcpy(head, c->buf, n);
+    head[n] = '\0';
+}
+
 /* Runs one case against the server on `port`; returns NULL when it went
  * as expected, or what went wrong (in `why`). */
 static const char *run_case(int port, const struct edge_case *ec, char *why, size_t why_len)
@@ -169,10 +189,7 @@ static const char *run_case(int port, const struct edge_case *ec, char *why, siz
             client_close(&c);
             return why;
         }
-        const char *end = memmem(c.buf, c.len, "\r\n\r\n", 4);
-        size_t n = (size_t)(end - c.buf) < sizeof head - 1 ? (size_t)(end - c.buf) : sizeof head - 1;
-        memcpy(head, c.buf, n);
-        head[n] = '\0';
+        copy_head(&c, head, sizeof head);
         if (client_read_response(&c, &r, 5000) != 0 || r.status != ec->statuses[i]) {
             snprintf(why, why_len, "reply %d: status %d, want %d", i + 1, r.status,
                      ec->statuses[i]);
@@ -259,6 +276,61 @@ static void test_edge_cases(void **state)
                  "TESTS=test_http_edge make test", f->label, failures, CASE_COUNT);
 }
 
+/* Ten keep-alive HTTP/1.0 clients, each with a request outstanding, read
+ * in turn, twenty requests each, as `ab -k -c 10` does.  A reply that
+ * keeps the connection must say so; a reply that closes it is followed by
+ * a new connection.  Every reply must come within 5 s. */
+static void test_ab_style_keep_alive(void **state)
+{
+    enum { CLIENTS = 10, EACH = 20 };
+    static const char request[] = "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n";
+    struct fixture *f = *state;
+    struct client clients[CLIENTS];
+    int done[CLIENTS] = { 0 }, kept = 0, reconnects = 0;
+
+    for (int i = 0; i < CLIENTS; i++) {
+        assert_int_equal(client_connect(&clients[i], f->server.port), 0);
+        assert_int_equal(client_send_str(&clients[i], request), 0);
+    }
+    for (int round = 0; round < EACH; round++) {
+        for (int i = 0; i < CLIENTS; i++) {
+            struct client *c = &clients[i];
+            struct response r;
+            char head[1024];
+            if (!wait_for_head(c, 5000))
+                fail_msg("%s: client %d, request %d: no reply within 5 s (one keep-alive "
+                         "client holding the server?)", f->label, i, done[i] + 1);
+            copy_head(c, head, sizeof head);
+            bool said_keep_alive = strcasestr(head, "Connection: keep-alive") != NULL;
+            assert_int_equal(client_read_response(c, &r, 5000), 0);
+            assert_int_equal(r.status, 200);
+            bool closes = r.connection_close;
+            response_free(&r);
+            if (!closes && !said_keep_alive)
+                fail_msg("%s: reply kept the connection without saying keep-alive: an "
+                         "HTTP/1.0 client now waits for a close", f->label);
+            done[i]++;
+            if (closes) {
+                assert_true(client_wait_closed(c, 5000));
+                client_close(c);
+                assert_int_equal(client_connect(c, f->server.port), 0);
+                reconnects++;
+            } else {
+                kept++;
+            }
+            if (done[i] < EACH)
+                assert_int_equal(client_send_str(c, request), 0);
+        }
+    }
+    for (int i = 0; i < CLIENTS; i++)
+        client_close(&clients[i]);
+    fprintf(stderr, "  %s: %d replies kept the connection, %d closed it\n", f->label, kept,
+            reconnects);
+    /* The concurrent models have no reason to close. */
+    if (strcmp(f->model, "blocking") != 0)
+        assert_int_equal(reconnects, 0);
+}
+
 int main(void)
 {
     static const char *const base[] = { "--request-timeout", "1500ms", "--max-body", "1000",
@@ -274,6 +346,14 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_edge_cases, setup, teardown, &threads),
         cmocka_unit_test_prestate_setup_teardown(test_edge_cases, setup, teardown, &loop_poll),
         cmocka_unit_test_prestate_setup_teardown(test_edge_cases, setup, teardown, &loop_epoll),
+        cmocka_unit_test_prestate_setup_teardown(test_ab_style_keep_alive, setup, teardown,
+                                                 &blocking),
+        cmocka_unit_test_prestate_setup_teardown(test_ab_style_keep_alive, setup, teardown,
+                                                 &threads),
+        cmocka_unit_test_prestate_setup_teardown(test_ab_style_keep_alive, setup, teardown,
+                                                 &loop_poll),
+        cmocka_unit_test_prestate_setup_teardown(test_ab_style_keep_alive, setup, teardown,
+                                                 &loop_epoll),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
