@@ -14,9 +14,9 @@
  *   - a client waiting for "100 Continue" gets it before the body is read
  *     (reply_continue_append), the same moment in every model.
  *
- * Errors: replies are appended whole or not at all (http_response.h); a
- * reply that does not fit the output buffer's limit is dropped, which
- * the models see as output that never drains.
+ * Errors: replies are appended whole or not at all (http_response.h).
+ * The models' output buffers have no limit, so only a failed allocation
+ * can refuse one; the client then gets no reply to that request.
  */
 #ifndef EVLAB_REPLY_H
 #define EVLAB_REPLY_H
