@@ -16,11 +16,20 @@
  *     connection_close(&conn);
  *
  * The steps carry the names of the event loop's connection
- * (loop_connection.c), so the two read side by side.  The difference is
- * the lesson: here every step waits for as long as it takes, and the
- * thread waits with it; there, each step does what it can without
- * waiting, returns to the loop, and what the connection still waits for
- * is kept in its state.
+ * (loop_connection.c), so the two read side by side:
+ *
+ *     here (blocking calls)            there (called back by the loop)
+ *     connection_read: waits           connection_read: on READABLE
+ *     arm_deadline: SO_RCVTIMEO        on_deadline: a timer
+ *     connection_answer_buffered       connection_answer_buffered
+ *     connection_handle: /sleep sleeps connection_handle: /sleep starts a timer
+ *     connection_write: waits          connection_write: on WRITABLE
+ *     connection_close                 connection_update, start_lingering
+ *
+ * The difference is the lesson: here every step waits for as long as it
+ * takes, and the thread waits with it; there, each step does what it can
+ * without waiting, returns to the loop, and what the connection still
+ * waits for is kept in its state.
  *
  * Pipelining: a client may send several requests before reading any
  * reply.  We answer every complete request already in the input buffer in
