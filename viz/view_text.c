@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "http/routes.h"
+#include "view_events.h"
 
 /* Priorities, most important first. */
 enum {
@@ -106,6 +107,77 @@ static void add_wrapped(struct builder *b, int prio, enum view_style style, cons
             p++;
         first = false;
     }
+}
+
+char *view_text_alert(const struct view_pane *pane, char *buf, size_t len)
+{
+    char d[32];
+    const char *route = route_name((enum route_id)pane->alert_route);
+    const char *call = probe_call_name((enum probe_call)pane->alert_call);
+    format_duration(d, sizeof d, pane->alert_ns);
+    if (pane->alert == VIEW_ALERT_NONE) {
+        snprintf(buf, len, "%s", "");
+        return buf;
+    }
+    if (pane->alert == VIEW_ALERT_SLOW) {
+        snprintf(buf, len, "slow handler: %s for %s (fd %d); other threads keep serving",
+                 route, d, pane->alert_fd);
+        return buf;
+    }
+    bool loop = pane->kind == VIEW_KIND_LOOP;
+    const char *who = loop ? "LOOP BLOCKED" : "SERVER BLOCKED";
+    const char *victims = loop ? "no other connection is served" : "every other client waits";
+    switch (pane->alert_cause) {
+    case VIEW_CAUSE_HANDLER_IN_CALL:
+        snprintf(buf, len, "%s for %s: handler %s (fd %d) waits in %s(); %s", who, d, route,
+                 pane->alert_fd, call, victims);
+        break;
+    case VIEW_CAUSE_HANDLER_RUNNING:
+        snprintf(buf, len, "%s for %s: handler %s (fd %d) is still running; %s", who, d, route,
+                 pane->alert_fd, victims);
+        break;
+    case VIEW_CAUSE_WAITING_IN_CALL:
+        snprintf(buf, len, "%s for %s: waiting in %s() on fd %d; %s", who, d, call,
+                 pane->alert_fd, victims);
+        break;
+    }
+    return buf;
+}
+
+char *view_text_thread_doing(const struct view_thread_row *row, char *buf, size_t len)
+{
+    const char *call = probe_call_name((enum probe_call)row->call);
+    const char *route = route_name((enum route_id)row->route);
+    if (row->group_count > 0) {
+        if (row->state == PROBE_STATE_BLOCKED)
+            snprintf(buf, len, "%7zu waiting in %s()", row->group_count, call);
+        else if (row->state == PROBE_STATE_HANDLER)
+            snprintf(buf, len, "%7zu running handler %s", row->group_count, route);
+        else
+            snprintf(buf, len, "%7zu %s", row->group_count,
+                     probe_thread_state_name((enum probe_thread_state)row->state));
+    } else if (row->state == PROBE_STATE_BLOCKED && row->in_handler) {
+        snprintf(buf, len, "%s fd %d: in %s()", route, (int)row->handler_fd, call);
+    } else if (row->state == PROBE_STATE_BLOCKED && row->fd >= 0) {
+        snprintf(buf, len, "waits in %s() fd %d", call, (int)row->fd);
+    } else if (row->state == PROBE_STATE_BLOCKED) {
+        snprintf(buf, len, "waits in %s()", call);
+    } else if (row->state == PROBE_STATE_HANDLER) {
+        snprintf(buf, len, "running %s fd %d", route, (int)row->fd);
+    } else {
+        snprintf(buf, len, "idle");
+    }
+    return buf;
+}
+
+char *view_text_log_line(const struct view_log_line *line, char *buf, size_t len)
+{
+    char when[32], what[80], who[PROBE_ROLE_MAX + 16];
+    snprintf(who, sizeof who, "%s/%u", line->role, (unsigned)line->event.ring);
+    format_relative(when, sizeof when, line->delta_ns);
+    view_event_describe(&line->event, what, sizeof what);
+    snprintf(buf, len, "%10s %-10.10s %s", when, who, what);
+    return buf;
 }
 
 static const char *status_word(const struct view_pane *pane)
@@ -285,8 +357,10 @@ static void write_threads(struct builder *b, const struct view_pane *pane)
         enum view_style style = row->over_budget ? VIEW_STYLE_WARN
                                 : row->state == PROBE_STATE_IDLE ? VIEW_STYLE_DIM
                                                                  : VIEW_STYLE_NORMAL;
+        char doing[96];
+        view_text_thread_doing(row, doing, sizeof doing);
         if (row->role[0] == '\0') {
-            add(b, PRIO_THREADS, style, " %s", row->doing);
+            add(b, PRIO_THREADS, style, " %s", doing);
             continue;
         }
         char age[16];
@@ -295,7 +369,7 @@ static void write_threads(struct builder *b, const struct view_pane *pane)
         else
             snprintf(age, sizeof age, "?");
         add(b, PRIO_THREADS, style, " %-8.8s %7d  %-*.*s %9s", row->role, row->tid, doing_width,
-            doing_width, row->doing, age);
+            doing_width, doing, age);
     }
 }
 
@@ -303,9 +377,12 @@ static void write_log(struct builder *b, const struct view_pane *pane)
 {
     add(b, PRIO_LOG, VIEW_STYLE_HEADING, "EVENTS %s",
         pane->stepping ? "up to the current one (>)" : "newest last");
-    for (size_t i = 0; i < pane->log_count; i++)
+    for (size_t i = 0; i < pane->log_count; i++) {
+        char text[200];
+        view_text_log_line(&pane->log[i], text, sizeof text);
         add(b, PRIO_LOG, pane->log[i].current ? VIEW_STYLE_CURRENT : VIEW_STYLE_NORMAL, "%c%s",
-            pane->log[i].current ? '>' : ' ', pane->log[i].text);
+            pane->log[i].current ? '>' : ' ', text);
+    }
 }
 
 /* Writes every line the pane could show, in display order. */
@@ -322,10 +399,12 @@ static void write_all(struct builder *b, const struct view_pane *pane)
     }
     if (pane->status == VIEW_STATUS_GONE)
         add_wrapped(b, PRIO_ALERT, VIEW_STYLE_WARN, pane->status_text);
-    if (pane->alert != VIEW_ALERT_NONE)
+    if (pane->alert != VIEW_ALERT_NONE) {
+        char alert[VIEW_TEXT_MAX + 64];
         add_wrapped(b, PRIO_ALERT,
                     pane->alert == VIEW_ALERT_BLOCKED ? VIEW_STYLE_ALERT : VIEW_STYLE_WARN,
-                    pane->alert_text);
+                    view_text_alert(pane, alert, sizeof alert));
+    }
     write_header(b, pane);
     write_queued(b, pane);
     write_ready(b, pane);

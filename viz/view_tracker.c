@@ -1,6 +1,5 @@
 /*
- * view_tracker.c — one server followed over time (see view_model.h,
- * "The tracker").  The view feeds every snapshot and every batch of events
+ * view_tracker.c — one server followed over time (see view_tracker.h).  The view feeds every snapshot and every batch of events
  * it reads into a struct view_tracker; this file keeps what a single
  * snapshot cannot tell.
  *
@@ -17,13 +16,11 @@
  * sleep", not which handler it is in.  The HANDLER_BEGIN event that came
  * first does say it, so the tracker remembers it per ring.
  */
-#include "view_model.h"
+#include "view_tracker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "view_model_internal.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -84,8 +81,8 @@ void view_tracker_mark_gone(struct view_tracker *tracker, const char *why)
 /* Fills `parts` with what "queued" is made of for this model and returns
  * the total.  The parts are read from separate gauges; when the server
  * also publishes a QUEUED total larger than their sum, the difference is
- * shown as "other" rather than hidden.  Shared with view_model.c
- * (view_model_internal.h), so the sparkline and the pane agree. */
+ * shown as "other" rather than hidden.  The pane (view_model.c) calls
+ * this too, so the sparkline and the pane agree. */
 int64_t view_queued_parts(enum view_kind kind, const int64_t *gauges,
                           struct view_part *parts, size_t *count)
 {
@@ -97,7 +94,7 @@ int64_t view_queued_parts(enum view_kind kind, const int64_t *gauges,
         { PROBE_GAUGE_Q_TIMERS_EXPIRED, "expired timers" },
         { PROBE_GAUGE_Q_COMPLETIONS, "worker completions" },
     };
-    /* Which of `all` each model has (PRODUCT.md, "What queued means").
+    /* Which of `all` each model has (README.md, "What the view calls queued and ready").
      * The loop drains its accept queue every turn and has no sampler
      * thread to measure it (it stays one thread), so it shows none. */
     static const bool has[][6] = {
