@@ -126,6 +126,12 @@ void record_reader_close(struct record_reader *reader);
 int  record_reader_next(struct record_reader *reader, struct record_item *out,
                         char *err, size_t err_len);
 
+/* Moves to the record at `offset`, one that an earlier record_reader_next()
+ * returned (struct record_item.offset): how the replay decodes a snapshot
+ * again without keeping every one in memory.  -EINVAL for an offset
+ * outside the file. */
+int  record_reader_seek(struct record_reader *reader, uint64_t offset);
+
 /* After the end: true when the last record was incomplete (its offset
  * in *offset) or no END record was seen (*offset is then the file size). */
 bool record_reader_truncated(const struct record_reader *reader, uint64_t *offset);

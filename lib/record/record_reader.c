@@ -351,6 +351,15 @@ int record_reader_next(struct record_reader *reader, struct record_item *out,
     return 1;
 }
 
+int record_reader_seek(struct record_reader *reader, uint64_t offset)
+{
+    if (offset < RECORD_HEADER_BYTES || offset > reader->size)
+        return -EINVAL;
+    reader->offset = offset;
+    reader->at_end = false;
+    return 0;
+}
+
 bool record_reader_truncated(const struct record_reader *reader, uint64_t *offset)
 {
     if (offset != NULL)
