@@ -44,7 +44,7 @@ static const char record_usage[] =
     "\n"
     "  -o, --output FILE  where to write (default evlab.rec)\n"
     "  --duration T       stop after T (e.g. 30s, 2m)\n"
-    "  --quiet            no progress line\n"
+    "  --quiet            no progress line (the first and last lines stay)\n"
     "  -h, --help\n";
 
 static volatile sig_atomic_t record_stop;
@@ -220,6 +220,13 @@ int cmd_record(int argc, char **argv)
                             sizeof err) < 0) {
         fprintf(stderr, "evlab record: %s\n", err);
         return 1;
+    }
+    /* One line at once, so whoever started us (evlab demo) knows the
+     * recording has begun. */
+    {
+        fprintf(stderr, "evlab record: recording %zu server%s to %s (Ctrl-C stops)\n",
+                args.name_count, args.name_count == 1 ? "" : "s", args.output);
+        fflush(stderr);
     }
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);

@@ -161,14 +161,19 @@ static void request_close(struct exporter *x, struct conn_state *c)
         return;                   /* never answered in the recording: no span */
     uint64_t end = c->last_write_ns > c->handler_end_ns ? c->last_write_ns : c->handler_end_ns;
     const char *name = route_name((enum route_id)c->route);
+    char id[40];
+    snprintf(id, sizeof id, "s%u.c%u.r%u", x->current, c->conn, c->requests);
+    /* One at a time: adding an event may move the array. */
     struct trace_event *b = add_event(x, 'b', x->current, -1, c->begin_ns, name);
-    struct trace_event *e = add_event(x, 'e', x->current, -1, end, name);
-    if (b == NULL || e == NULL)
+    if (b == NULL)
         return;
-    snprintf(b->id, sizeof b->id, "s%u.c%u.r%u", x->current, c->conn, c->requests);
-    memcpy(e->id, b->id, sizeof e->id);
+    memcpy(b->id, id, sizeof b->id);
     snprintf(b->args, sizeof b->args, "\"fd\":%d,\"connection\":%u,\"request\":%u",
              (int)c->fd, c->conn, c->requests);
+    struct trace_event *e = add_event(x, 'e', x->current, -1, end, name);
+    if (e == NULL)
+        return;
+    memcpy(e->id, id, sizeof e->id);
     x->stats->requests++;
 }
 
