@@ -237,7 +237,8 @@ int cmd_view(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (args.replay != NULL)
-        return cmd_view_replay(args.replay, args.at, args.plain, (size_t)args.width, &args.app);
+        return cmd_view_replay(args.replay, args.at, args.plain, (size_t)args.width, args.report,
+                               &args.app);
     if (args.name_count == 0) {
         if (find_all_servers(&args) < 0 || args.name_count == 0) {
             fprintf(stderr, "evlab view: no running evlab server found (start one with "

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli_util.h"
+#include "common/clock.h"
 #include "replay_app.h"
 #include "replay_source.h"
 #include "replay_timeline.h"
@@ -81,15 +82,17 @@ static void print_panes_at(struct replay_source *source, const char *file,
     free(lines);
 }
 
-int cmd_view_replay(const char *file, const char *at, bool plain, size_t width,
+int cmd_view_replay(const char *file, const char *at, bool plain, size_t width, bool report,
                     const struct view_app_config *app)
 {
     char err[512] = "";
     struct replay_source *source;
+    uint64_t open_start = clock_now_ns();
     if (replay_source_open(&source, file, app->options.budget_ns, err, sizeof err) < 0) {
         fprintf(stderr, "evlab view: %s\n", err);
         return 1;
     }
+    uint64_t open_ns = clock_now_ns() - open_start;
     uint64_t offset;
     if (replay_source_truncated(source, &offset))
         fprintf(stderr, "evlab view: warning: %s ends at offset %llu without its END record "
@@ -107,11 +110,30 @@ int cmd_view_replay(const char *file, const char *at, bool plain, size_t width,
         replay_seek(source, &pos, t_ns);
     }
     int rc = 0;
+    struct replay_app_stats stats = { 0 };
     if (plain) {
+        uint64_t build_start = clock_now_ns();
         print_panes_at(source, file, &pos, width, &app->options);
-    } else if (replay_app_run(source, &pos, file, app, err, sizeof err) < 0) {
+        stats.builds = 1;
+        stats.build_ns_total = stats.build_ns_max = clock_now_ns() - build_start;
+    } else if (replay_app_run(source, &pos, file, app, &stats, err, sizeof err) < 0) {
         fprintf(stderr, "evlab view: %s\n", err);
         rc = 1;
+    }
+    if (report) {
+        size_t events = 0, n;
+        for (size_t s = 0; s < replay_source_count(source); s++) {
+            replay_source_events(source, s, &n);
+            events += n;
+        }
+        fprintf(stderr, "evlab view: replay of %s: opened in %.1f ms (%zu events, %.1f s "
+                        "recorded); %llu pictures rebuilt for %llu keys, %.2f ms each on "
+                        "average, %.2f ms at most\n",
+                file, (double)open_ns / 1e6, events,
+                (double)(replay_source_end(source) - replay_source_start(source)) / 1e9,
+                (unsigned long long)stats.builds, (unsigned long long)stats.keys,
+                stats.builds ? (double)stats.build_ns_total / (double)stats.builds / 1e6 : 0.0,
+                (double)stats.build_ns_max / 1e6);
     }
     replay_source_close(source);
     return rc;

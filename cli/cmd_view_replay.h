@@ -14,7 +14,9 @@
 
 #include "view_app.h"
 
-int cmd_view_replay(const char *file, const char *at, bool plain, size_t width,
+/* report: print to stderr how long opening the file and rebuilding each
+ * picture took. */
+int cmd_view_replay(const char *file, const char *at, bool plain, size_t width, bool report,
                     const struct view_app_config *app);
 
 #endif

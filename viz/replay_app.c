@@ -125,6 +125,20 @@ static int build(struct replay_app *app, char *err, size_t err_len)
     return 0;
 }
 
+/* build(), timed for --report. */
+static int timed_build(struct replay_app *app, struct replay_app_stats *stats, char *err,
+                       size_t err_len)
+{
+    uint64_t start = clock_now_ns();
+    int rc = build(app, err, err_len);
+    uint64_t took = clock_now_ns() - start;
+    stats->builds++;
+    stats->build_ns_total += took;
+    if (took > stats->build_ns_max)
+        stats->build_ns_max = took;
+    return rc;
+}
+
 /* Keys while typing a time after 'g'. */
 static void seek_key(struct replay_app *app, int key)
 {
@@ -227,8 +241,10 @@ static void handle_key(struct replay_app *app, int key)
 }
 
 int replay_app_run(struct replay_source *source, struct replay_position *pos, const char *file,
-                   const struct view_app_config *config, char *err, size_t err_len)
+                   const struct view_app_config *config, struct replay_app_stats *stats,
+                   char *err, size_t err_len)
 {
+    memset(stats, 0, sizeof *stats);
     struct replay_app app = {
         .source = source, .pos = pos, .file = file, .options = config->options,
         .refresh_hz = config->refresh_hz ? config->refresh_hz : VIEW_DEFAULT_REFRESH_HZ,
@@ -266,7 +282,7 @@ int replay_app_run(struct replay_source *source, struct replay_position *pos, co
         }
         last = now;
         if (dirty) {
-            rc = build(&app, err, err_len);
+            rc = timed_build(&app, stats, err, err_len);
             if (rc == 0)
                 paint(&app);
             dirty = false;
@@ -277,7 +293,12 @@ int replay_app_run(struct replay_source *source, struct replay_position *pos, co
         int key;
         while ((key = getch()) != ERR) {
             handle_key(&app, key);
+            stats->keys++;
             dirty = true;
+            /* A held key: answer each press with its own picture, so a
+             * burst of steps is as exact (and as costly) as single ones. */
+            if (!app.quit && !app.seeking && (rc = timed_build(&app, stats, err, err_len)) < 0)
+                break;
         }
         if (!pos->playing && !dirty)
             dirty = true;                 /* a resize repaints once a second */

@@ -23,7 +23,16 @@
 #include "replay_timeline.h"
 #include "view_app.h"
 
+/* What a session cost, for `--report`: how many pictures were rebuilt
+ * from the recording and how long that took (each step is one). */
+struct replay_app_stats {
+    uint64_t builds;
+    uint64_t build_ns_total, build_ns_max;
+    uint64_t keys;
+};
+
 int replay_app_run(struct replay_source *source, struct replay_position *pos, const char *file,
-                   const struct view_app_config *config, char *err, size_t err_len);
+                   const struct view_app_config *config, struct replay_app_stats *stats,
+                   char *err, size_t err_len);
 
 #endif
