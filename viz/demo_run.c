@@ -106,7 +106,8 @@ static bool demo_key(void *context, int key)
     struct demo *demo = context;
     if (!demo->load_started)
         return false;
-    uint64_t now = clock_now_ns();
+    /* The presenter's clock: a pause (p) also holds the tour. */
+    uint64_t now = view_app_presenter_now();
     switch (key) {
     case '1': case '2': case '3': case '4':
         demo_load_select(&demo->load, key - '1', now);
@@ -128,7 +129,7 @@ static bool demo_key(void *context, int key)
 static void demo_status(void *context, char *buf, size_t len)
 {
     struct demo *demo = context;
-    uint64_t now = clock_now_ns();
+    uint64_t now = view_app_presenter_now();
     size_t used;
     if (demo->config->app.duration_ns != 0) {
         uint64_t elapsed = now - demo->started_ns;
@@ -199,7 +200,7 @@ int demo_run(const struct demo_config *config)
     }
     if (!config->no_load) {
         demo_load_init(&demo.load, demo.targets, DEMO_SERVERS);
-        demo_load_select(&demo.load, config->pattern, clock_now_ns());
+        demo_load_select(&demo.load, config->pattern, view_app_presenter_now());
         demo.load_started = true;
     }
 
@@ -208,7 +209,7 @@ int demo_run(const struct demo_config *config)
         .help_extra = demo_help,
     };
     struct view_app_stats stats;
-    demo.started_ns = clock_now_ns();
+    demo.started_ns = view_app_presenter_now();
     int rc = view_app_run(source, &config->app, &hooks, &stats, err, sizeof err);
 
     /* Load first, so its reports cover the same time as the servers'. */

@@ -429,6 +429,22 @@ static void fill_common(const struct view_tracker *tracker, const int64_t *gauge
     out->loop_lag_p99_ns = histogram_count(window) > 0
                                ? histogram_percentile(window, 99)
                                : histogram_percentile(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], 99);
+
+    /* The clients' side, over the same kind of window. */
+    out->clients_present = tracker->have_clients;
+    if (tracker->have_clients) {
+        out->client_loads = tracker->client_loads;
+        out->client_connections = tracker->client_connections;
+        out->client_errors = tracker->client_errors;
+        out->client_rps = tracker->client_rps;
+        histogram_window(window, &tracker->client_now, &tracker->client_base);
+        out->client_window_count = histogram_count(window);
+        out->client_p50_ns = histogram_percentile(window, 50);
+        out->client_p99_ns = histogram_percentile(window, 99);
+        out->client_series_len = series_copy(tracker->client_series,
+                                             tracker->client_series_count,
+                                             tracker->client_series_next, out->client_series);
+    }
     free(window);
 }
 

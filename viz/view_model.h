@@ -108,6 +108,16 @@ struct view_pane {
     int64_t events_dropped;       /* by the server: no free ring */
     uint64_t view_missed;         /* by this view: it fell behind a ring */
 
+    /* What the clients of this server see (the loads aimed at it). */
+    bool clients_present;
+    size_t client_loads;
+    int64_t client_connections, client_errors;
+    uint64_t client_p50_ns, client_p99_ns;
+    uint64_t client_window_count;  /* replies behind the percentiles */
+    double client_rps;
+    double client_series[VIEW_SERIES_LEN];  /* p99 per sample, ns */
+    size_t client_series_len;
+
     /* Queued events. */
     int64_t queued;
     struct view_part parts[VIEW_MAX_PARTS];

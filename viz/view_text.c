@@ -180,6 +180,67 @@ char *view_text_log_line(const struct view_log_line *line, char *buf, size_t len
     return buf;
 }
 
+/* --- The glossary ---------------------------------------------------------
+ * One table of definitions, each tagged with the models whose panes show
+ * that number, so a definition is written once and every model's page is
+ * complete.  The words match the labels view_text_pane() writes. */
+
+enum { FOR_BLOCKING = 1, FOR_THREADS = 2, FOR_LOOP = 4, FOR_OTHER = 8, FOR_ALL = 15 };
+
+static const struct { unsigned models; const char *text; } glossary[] = {
+    { FOR_ALL, "conns      client connections the server has open now" },
+    { FOR_ALL, "threads    threads of the server (the loop: 1 + its workers)" },
+    { FOR_ALL, "req/s      requests finished per second, over the last second" },
+    { FOR_ALL, "mem        resident memory of the server process (/proc/PID/statm)" },
+    { FOR_ALL, "handler p50/p99  how long handlers ran, requests of the last 5-10 s;" },
+    { FOR_ALL, "           timed around the handler only: waiting before it is not in it" },
+    { FOR_ALL, "dropped    events the server could not record (no free ring)" },
+    { FOR_ALL, "missed     events this view read too late (the ring had wrapped)" },
+    { FOR_ALL, "CLIENTS    what the load generators aimed at this server measured:" },
+    { FOR_ALL, "  wait     from sending a request (or, with -R, from when it was due)" },
+    { FOR_ALL, "           to its reply, last 5-10 s: every wait a client sees is in it" },
+    { FOR_ALL, "  /s err   replies per second; failed requests since the view started" },
+    { FOR_ALL, "  conns p99  connections they hold; p99 of each sample, as a sparkline" },
+    { FOR_BLOCKING, "QUEUED     accept queue: connections the kernel took that the one" },
+    { FOR_BLOCKING, "           thread has not accepted yet (TCP_INFO, sampled), plus" },
+    { FOR_BLOCKING, "           pipelined requests waiting behind the one being served" },
+    { FOR_BLOCKING, "READY      the one connection being served now (0 or 1)" },
+    { FOR_THREADS, "QUEUED     accept queue (TCP_INFO, sampled) plus runnable threads:" },
+    { FOR_THREADS, "           threads ready to run that wait for a CPU (state R in /proc)" },
+    { FOR_THREADS, "READY      threads inside a handler right now" },
+    { FOR_THREADS, "slow handler  one thread is past the budget; the others keep serving" },
+    { FOR_LOOP, "READY      what the last poll()/epoll_wait() returned: fds with an event" },
+    { FOR_LOOP, "last turns  READY of the newest loop turns, oldest first" },
+    { FOR_LOOP, "QUEUED     ready events of this turn not dispatched yet, expired timers" },
+    { FOR_LOOP, "           not run yet, and worker completions not yet delivered" },
+    { FOR_LOOP, "turns/s    loop turns (wait, dispatch, timers) per second" },
+    { FOR_LOOP, "busy       share of time the loop spends outside the wait" },
+    { FOR_LOOP, "timer lag p99  how late timers fired: the loop was busy when they were due" },
+    { FOR_LOOP, "timers, workers, jobs waiting  pending timers; the --workers pool" },
+    { FOR_LOOP, "LOOP BLOCKED  the one thread has run a handler (or waited in a call)" },
+    { FOR_LOOP, "           longer than the budget: no other connection is served" },
+    { FOR_BLOCKING, "SERVER BLOCKED  the one thread waits on one client past the budget" },
+    { FOR_OTHER, "QUEUED     every queue part the server publishes, added up" },
+    { FOR_OTHER, "READY      the server's own READY gauge" },
+    { FOR_ALL, "serving fd connections inside a handler (or being read) now" },
+    { FOR_ALL, "HANDLER RUNTIME  finished handlers per decade of duration" },
+    { FOR_ALL, "now        the longest handler running at this instant" },
+    { FOR_ALL, "THREADS    each instrumented thread: what it does, for how long" },
+    { FOR_ALL, "EVENTS     newest recorded events: time before now, thread, what" },
+};
+
+size_t view_text_glossary(enum view_kind kind, const char **lines, size_t max)
+{
+    unsigned want = kind == VIEW_KIND_BLOCKING ? FOR_BLOCKING
+                    : kind == VIEW_KIND_THREADS ? FOR_THREADS
+                    : kind == VIEW_KIND_LOOP ? FOR_LOOP : FOR_OTHER;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof glossary / sizeof glossary[0] && n < max; i++)
+        if (glossary[i].models & want)
+            lines[n++] = glossary[i].text;
+    return n;
+}
+
 static const char *status_word(const struct view_pane *pane)
 {
     switch (pane->status) {
@@ -232,6 +293,33 @@ static void write_header(struct builder *b, const struct view_pane *pane)
     add(b, PRIO_HEADER, pane->events_dropped > 0 ? VIEW_STYLE_WARN : VIEW_STYLE_NORMAL,
         "handler p50 %s p99 %s  dropped %lld  missed %s", p50, p99,
         (long long)pane->events_dropped, missed);
+}
+
+/* What the clients wait, beside what the handlers took: on the loop a
+ * /cpu handler makes every other client wait, and only this line says so. */
+static void write_clients(struct builder *b, const struct view_pane *pane)
+{
+    if (!pane->clients_present)
+        return;
+    char p50[16], p99[16], rate[16], conns[16];
+    format_count(rate, sizeof rate, (int64_t)(pane->client_rps + 0.5));
+    format_count(conns, sizeof conns, pane->client_connections);
+    if (pane->client_window_count > 0) {
+        format_duration(p50, sizeof p50, pane->client_p50_ns);
+        format_duration(p99, sizeof p99, pane->client_p99_ns);
+    } else {
+        snprintf(p50, sizeof p50, "-");
+        snprintf(p99, sizeof p99, "-");
+    }
+    add(b, PRIO_NUMBERS, pane->client_errors > 0 ? VIEW_STYLE_WARN : VIEW_STYLE_HEADING,
+        "CLIENTS wait p50 %s p99 %s  %s/s  err %lld", p50, p99, rate,
+        (long long)pane->client_errors);
+    if (pane->client_series_len > 0) {
+        char spark[VIEW_LINE_BYTES];
+        format_sparkline(spark, sizeof spark, pane->client_series, pane->client_series_len,
+                         b->width > 20 ? b->width - 20 : 1, 0, b->charset);
+        add(b, PRIO_SPARK, VIEW_STYLE_GOOD, "  %5s conns  p99 %s", conns, spark);
+    }
 }
 
 static void write_queued(struct builder *b, const struct view_pane *pane)
@@ -406,6 +494,7 @@ static void write_all(struct builder *b, const struct view_pane *pane)
                     view_text_alert(pane, alert, sizeof alert));
     }
     write_header(b, pane);
+    write_clients(b, pane);
     write_queued(b, pane);
     write_ready(b, pane);
     write_handlers(b, pane);

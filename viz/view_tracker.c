@@ -62,6 +62,10 @@ void view_tracker_init(struct view_tracker *tracker, const struct probe_info *in
     histogram_init(&tracker->lag_base);
     histogram_init(&tracker->lag_next);
     histogram_init(&tracker->snap.hists[PROBE_HIST_HANDLER_NS]);
+    histogram_init(&tracker->client_base);
+    histogram_init(&tracker->client_next);
+    histogram_init(&tracker->client_now);
+    histogram_init(&tracker->client_prev);
 }
 
 void view_tracker_set_error(struct view_tracker *tracker, const char *message)
@@ -256,5 +260,53 @@ void view_tracker_add_events(struct view_tracker *tracker,
         default:
             break;
         }
+    }
+}
+
+void view_tracker_add_clients(struct view_tracker *tracker,
+                              const struct view_client_totals *totals, uint64_t t_ns)
+{
+    if (!tracker->have_clients) {
+        /* The first sum is the baseline, as the first snapshot is. */
+        tracker->have_clients = true;
+        histogram_copy(&tracker->client_base, &totals->latency);
+        histogram_copy(&tracker->client_next, &totals->latency);
+        histogram_copy(&tracker->client_prev, &totals->latency);
+        tracker->client_window_next_ns = t_ns;
+        tracker->client_rate_t_ns = t_ns;
+        tracker->client_rate_replies = totals->replies;
+        tracker->client_errors_base = totals->errors;
+    }
+    tracker->client_loads = totals->loads;
+    tracker->client_connections = totals->connections;
+    tracker->client_errors = totals->errors - tracker->client_errors_base;
+
+    /* The sparkline: p99 of what arrived since the previous sample, 0
+     * when nothing did (a stalled server shows as a gap, then a spike). */
+    struct histogram *since = malloc(sizeof *since);
+    if (since != NULL) {
+        histogram_window(since, &totals->latency, &tracker->client_prev);
+        double p99 = histogram_count(since) > 0 ? (double)histogram_percentile(since, 99) : 0;
+        free(since);
+        tracker->client_series[tracker->client_series_next] = p99;
+        tracker->client_series_next = (tracker->client_series_next + 1) % VIEW_SERIES_LEN;
+        if (tracker->client_series_count < VIEW_SERIES_LEN)
+            tracker->client_series_count++;
+    }
+    histogram_copy(&tracker->client_prev, &totals->latency);
+    histogram_copy(&tracker->client_now, &totals->latency);
+
+    /* The same 5..10 s window as the handler percentiles. */
+    if (t_ns >= tracker->client_window_next_ns + VIEW_WINDOW_NS) {
+        histogram_copy(&tracker->client_base, &tracker->client_next);
+        histogram_copy(&tracker->client_next, &totals->latency);
+        tracker->client_window_next_ns = t_ns;
+    }
+    uint64_t dt = t_ns - tracker->client_rate_t_ns;
+    if (t_ns > tracker->client_rate_t_ns && dt >= NS_PER_S) {
+        double rps = (double)(totals->replies - tracker->client_rate_replies) * 1e9 / (double)dt;
+        tracker->client_rps = rps > 0 ? rps : 0;
+        tracker->client_rate_t_ns = t_ns;
+        tracker->client_rate_replies = totals->replies;
     }
 }

@@ -8,6 +8,12 @@
  * which handler each thread is inside, and peaks for a summary.  Panes are
  * built from a tracker by view_model.h; nothing here formats text.
  *
+ * What clients see.  The load generators aimed at a server publish their
+ * own latency histogram (model "load", see lib/load/load_run.h); the view
+ * adds up those of one server's port and feeds the sum in with
+ * view_tracker_add_clients(), so a pane can set what the clients wait
+ * beside how long the server's handlers ran.
+ *
  * What "queued" is made of differs per model (the table "What the view
  * calls queued and ready" in README.md); view_queued_parts() is the one
  * place that decides, so the sparkline, the peak and the pane agree.
@@ -65,6 +71,15 @@ struct view_ring_handler {
     uint64_t start_ns;
 };
 
+/* The loads aimed at one server, added up (cumulative since each load
+ * started; loads that ended stay counted). */
+struct view_client_totals {
+    size_t loads;                 /* running now */
+    int64_t connections;          /* open now */
+    int64_t replies, errors;
+    struct histogram latency;     /* PROBE_HIST_CLIENT_NS of every load */
+};
+
 struct view_tracker {
     struct probe_info info;
     enum view_kind kind;
@@ -102,6 +117,18 @@ struct view_tracker {
     struct view_gauge_sample gauge_history[VIEW_GAUGE_HISTORY];
     size_t gauge_count, gauge_next;
 
+    /* What the clients see (view_tracker_add_clients()). */
+    bool have_clients;
+    size_t client_loads;
+    int64_t client_connections, client_errors, client_errors_base;
+    struct histogram client_base, client_next, client_now, client_prev;
+    uint64_t client_window_next_ns;
+    uint64_t client_rate_t_ns;
+    int64_t client_rate_replies;
+    double client_rps;
+    double client_series[VIEW_SERIES_LEN];    /* p99 per sample, ns */
+    size_t client_series_count, client_series_next;
+
     /* Peaks over the whole run, for `evlab demo --duration`'s summary. */
     int64_t peak_queued, peak_threads, peak_connections, peak_rss;
     uint64_t first_t_ns;
@@ -123,6 +150,10 @@ void view_tracker_add_snapshot(struct view_tracker *tracker,
 void view_tracker_add_events(struct view_tracker *tracker,
                              const struct probe_event_record *events, size_t n,
                              uint64_t missed);
+
+/* Feeds what the server's clients measured so far, at time t_ns. */
+void view_tracker_add_clients(struct view_tracker *tracker,
+                              const struct view_client_totals *totals, uint64_t t_ns);
 
 /* The server is gone: the pane keeps its last picture and says so. */
 void view_tracker_mark_gone(struct view_tracker *tracker, const char *why);

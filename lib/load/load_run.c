@@ -524,7 +524,10 @@ int load_run(const struct load_config *cfg, const struct load_run_options *optio
     run->cfg = cfg;
     run->options = options;
     run->result = result;
-    run->rng = 0x9e3779b97f4a7c15ull;
+    /* xorshift64 must never hold 0: mix the seed into a nonzero constant. */
+    run->rng = 0x9e3779b97f4a7c15ull ^ (cfg->seed * 0xbf58476d1ce4e5b9ull);
+    if (run->rng == 0)
+        run->rng = 0x9e3779b97f4a7c15ull;
     loop_timer_init(&run->tick, on_tick, run);
     loop_timer_init(&run->send_timer, on_send_timer, run);
 
