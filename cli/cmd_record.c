@@ -150,9 +150,12 @@ static int run(struct record_session *session, const struct record_args *args)
         if (args->duration_ns != 0 && now - start >= args->duration_ns)
             break;
         if (now >= next_drain) {
-            if (record_session_drain(session, err, sizeof err) < 0)
+            long drained = record_session_drain(session, err, sizeof err);
+            if (drained < 0)
                 break;
-            next_drain = now + RECORD_DRAIN_INTERVAL_MS * MS;
+            /* A burst filled rings fast: come back sooner than usual. */
+            next_drain = now + (drained >= RECORD_DRAIN_BUSY_EVENTS ? RECORD_DRAIN_BUSY_INTERVAL_MS
+                                                                   : RECORD_DRAIN_INTERVAL_MS) * MS;
         }
         if (now >= next_sample) {
             if (record_session_sample(session, err, sizeof err) < 0)
@@ -214,20 +217,8 @@ int cmd_record(int argc, char **argv)
         return 1;
     }
 
-    char err[256] = "";
-    struct record_session *session;
-    if (record_session_open(&session, args.names, args.name_count, args.output, err,
-                            sizeof err) < 0) {
-        fprintf(stderr, "evlab record: %s\n", err);
-        return 1;
-    }
-    /* One line at once, so whoever started us (evlab demo) knows the
-     * recording has begun. */
-    {
-        fprintf(stderr, "evlab record: recording %zu server%s to %s (Ctrl-C stops)\n",
-                args.name_count, args.name_count == 1 ? "" : "s", args.output);
-        fflush(stderr);
-    }
+    /* Ctrl-C and SIGTERM only ask the loop to stop, from the start: the
+     * demo may stop us the moment we say we are recording. */
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -235,7 +226,21 @@ int cmd_record(int argc, char **argv)
     record_stop = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    rc = run(session, &args);
+
+    char err[256] = "";
+    struct record_session *session;
+    if (record_session_open(&session, args.names, args.name_count, args.output, err,
+                            sizeof err) < 0) {
+        fprintf(stderr, "evlab record: %s\n", err);
+        rc = 1;
+    } else {
+        /* One line at once, so whoever started us (evlab demo) knows the
+         * recording has begun. */
+        fprintf(stderr, "evlab record: recording %zu server%s to %s (Ctrl-C stops)\n",
+                args.name_count, args.name_count == 1 ? "" : "s", args.output);
+        fflush(stderr);
+        rc = run(session, &args);
+    }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return rc;

@@ -30,6 +30,12 @@
  * leaves four times the margin a busy loop needs. */
 #define RECORD_DRAIN_INTERVAL_MS    10
 
+/* After a drain that found at least this many events (half a ring: a
+ * writer going at 200,000 events/s or more), the next comes sooner, so a
+ * burst is read before it laps the recorder. */
+#define RECORD_DRAIN_BUSY_EVENTS      (PROBE_RING_EVENTS / 2)
+#define RECORD_DRAIN_BUSY_INTERVAL_MS 2
+
 /* How often gauges, histograms and thread states are snapshotted: the
  * live view refreshes 10 times a second, so replay gets the same. */
 #define RECORD_SNAPSHOT_INTERVAL_MS 100
