@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "record/record_slices.h"
+#include "view_replay.h"
 #include "view_tracker.h"
 
 /* Where one snapshot is in the file. */
@@ -505,6 +506,14 @@ int replay_source_build(struct replay_source *source, uint64_t t_ns, size_t focu
         bool here = on_event && s == focus && event_index < server->event_count;
         view_build_step(server->tracker, server->events, server->event_count,
                         here ? event_index : 0, here, t_ns, options, &panes[s]);
+        /* Between events the title still says how far into this server's
+         * recording T is ("STEP 1234/5678": the last event at or before
+         * T), where the live step mode says "same instant". */
+        size_t upto = view_events_until(server->events, server->event_count, t_ns);
+        if (!here && upto > 0) {
+            panes[s].step_has_event = true;
+            panes[s].step_index = upto - 1;
+        }
     }
     return 0;
 }
