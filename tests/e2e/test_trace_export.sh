@@ -16,7 +16,8 @@
 #     falls within it.
 # Then the file's failure modes: cut short (still converted, with a
 # warning naming the offset), damaged (error naming the offset), not a
-# recording, missing, and a recorder stopped by Ctrl-C or killed.
+# recording, missing, and a recorder stopped by Ctrl-C or killed; and a
+# recorder whose server exits stops by itself with a complete file.
 set -u
 evlab=${EVLAB_BIN:-./evlab}
 fails=0
@@ -204,6 +205,19 @@ import json, sys
 ev = json.load(open('$work/killed.json'))['traceEvents']
 sys.exit(0 if any(e['ph'] == 'b' and e['name'] == '/' for e in ev) else 1)"
 
+# --- A server that exits ends the recording by itself -----------------------
+"$evlab" record --quiet -o "$work/gone.rec" "$name" 2>"$work/gone.err" &
+record_pid=$!
+for _ in $(seq 50); do [ -s "$work/gone.rec" ] && break; sleep 0.1; done
 kill -TERM "$server_pid"; wait "$server_pid"; server_pid=""
+for _ in $(seq 50); do kill -0 "$record_pid" 2>/dev/null || break; sleep 0.1; done
+check "recorder ends once its server is gone" bash -c "! kill -0 $record_pid 2>/dev/null"
+wait "$record_pid"
+check "recorder of a server that exited: exit 0" test $? = 0
+record_pid=""
+"$evlab" trace "$work/gone.rec" -o "$work/gone.json" 2>"$work/gone-trace.err"
+check "recording of a server that exited: complete" \
+    bash -c "! grep -q 'warning:' '$work/gone-trace.err'"
+
 echo "trace export: $fails failed"
 [ "$fails" = 0 ]
