@@ -97,7 +97,12 @@ static int record_begin(struct record_writer *writer, enum record_type type, uns
     rc |= record_put_u8(&writer->pending, (uint8_t)server);
     rc |= record_put_u16(&writer->pending, 0);
     rc |= record_put_u32(&writer->pending, 0);      /* length, patched below */
-    return rc ? -ENOMEM : 0;
+    if (rc != 0) {
+        /* Never leave half a frame in the buffer. */
+        writer->pending.len = writer->pending.start + writer->record_start;
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 /* Patches the length in and appends the CRC; on a failed encode, drops
