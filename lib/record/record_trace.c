@@ -30,16 +30,21 @@
 #include "record/record.h"
 #include "record/record_slices.h"
 
-/* One JSON object of the output, before printing. */
+/* One JSON object of the output, before printing: numbers only (about
+ * 72 bytes), formatted when printed, so a trace of millions of slices
+ * still fits in memory. */
 struct trace_event {
     char phase;                   /* 'X', 'b', 'e', 'C', 'i' */
     uint8_t server;
-    int32_t tid;                  /* thread track; -1 for process-wide ones */
-    uint64_t ts_ns, dur_ns;
+    uint8_t slice_kind;           /* 'X': enum record_slice_kind */
+    int32_t tid;                  /* ring; -1 for process-wide tracks */
+    int32_t fd;                   /* 'X', 'b', 'i' */
+    uint32_t conn, request;       /* 'b', 'e' */
+    uint64_t ts_ns, dur_ns;       /* dur: 'X'; 'i': how long it blocked */
     uint64_t seq;                 /* order of creation: a stable sort key */
     const char *name;             /* static text */
-    char id[40];                  /* async spans */
-    char args[96];                /* JSON object body, without braces */
+    const char *detail;           /* 'C': the value's key; 'i': what blocked */
+    double value;                 /* 'C' */
 };
 
 /* A connection's request in progress. */
@@ -126,13 +131,8 @@ static void on_slice(void *context, const struct record_slice *slice)
     if (ev == NULL)
         return;
     ev->dur_ns = slice->end_ns - slice->begin_ns;
-    if (slice->kind == RECORD_SLICE_HANDLER)
-        snprintf(ev->args, sizeof ev->args, "\"kind\":\"handler\",\"fd\":%d", (int)slice->fd);
-    else if (slice->kind == RECORD_SLICE_TURN)
-        snprintf(ev->args, sizeof ev->args, "\"kind\":\"turn\"");
-    else
-        snprintf(ev->args, sizeof ev->args, "\"kind\":\"%s\",\"fd\":%d",
-                 slice->kind == RECORD_SLICE_WAIT ? "wait" : "dispatch", (int)slice->fd);
+    ev->slice_kind = (uint8_t)slice->kind;
+    ev->fd = slice->fd;
     x->stats->slices++;
 
     if (record_slice_blocks_server(slice, s->info.model, s->roles[slice->ring], x->budget_ns)) {
@@ -142,10 +142,9 @@ static void on_slice(void *context, const struct record_slice *slice)
                                                  ? "LOOP BLOCKED" : "SERVER BLOCKED");
         if (warn == NULL)
             return;
-        snprintf(warn->args, sizeof warn->args,
-                 "\"what\":\"%s\",\"fd\":%d,\"blocked_ms\":%.3f,\"budget_ms\":%.3f", name,
-                 (int)slice->fd, (double)(slice->end_ns - slice->begin_ns) / 1e6,
-                 (double)x->budget_ns / 1e6);
+        warn->detail = name;
+        warn->fd = slice->fd;
+        warn->dur_ns = slice->end_ns - slice->begin_ns;
         x->stats->warnings++;
     }
 }
@@ -161,19 +160,16 @@ static void request_close(struct exporter *x, struct conn_state *c)
         return;                   /* never answered in the recording: no span */
     uint64_t end = c->last_write_ns > c->handler_end_ns ? c->last_write_ns : c->handler_end_ns;
     const char *name = route_name((enum route_id)c->route);
-    char id[40];
-    snprintf(id, sizeof id, "s%u.c%u.r%u", x->current, c->conn, c->requests);
     /* One at a time: adding an event may move the array. */
-    struct trace_event *b = add_event(x, 'b', x->current, -1, c->begin_ns, name);
-    if (b == NULL)
-        return;
-    memcpy(b->id, id, sizeof b->id);
-    snprintf(b->args, sizeof b->args, "\"fd\":%d,\"connection\":%u,\"request\":%u",
-             (int)c->fd, c->conn, c->requests);
-    struct trace_event *e = add_event(x, 'e', x->current, -1, end, name);
-    if (e == NULL)
-        return;
-    memcpy(e->id, id, sizeof e->id);
+    for (int edge = 0; edge < 2; edge++) {
+        struct trace_event *ev = add_event(x, edge == 0 ? 'b' : 'e', x->current, -1,
+                                           edge == 0 ? c->begin_ns : end, name);
+        if (ev == NULL)
+            return;
+        ev->fd = c->fd;
+        ev->conn = c->conn;
+        ev->request = c->requests;
+    }
     x->stats->requests++;
 }
 
@@ -245,7 +241,8 @@ static void add_counter(struct exporter *x, unsigned server, uint64_t t_ns, cons
     struct trace_event *ev = add_event(x, 'C', server, -1, t_ns, name);
     if (ev == NULL)
         return;
-    snprintf(ev->args, sizeof ev->args, "\"%s\":%.3f", key, value);
+    ev->detail = key;
+    ev->value = value;
     x->stats->counters++;
 }
 
@@ -330,8 +327,9 @@ static int compare_events(const void *left, const void *right)
         return a->tid < b->tid ? -1 : 1;
     if (a->ts_ns != b->ts_ns)
         return a->ts_ns < b->ts_ns ? -1 : 1;
-    if (a->dur_ns != b->dur_ns)
-        return a->dur_ns > b->dur_ns ? -1 : 1;
+    uint64_t a_dur = a->phase == 'X' ? a->dur_ns : 0, b_dur = b->phase == 'X' ? b->dur_ns : 0;
+    if (a_dur != b_dur)
+        return a_dur > b_dur ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
@@ -384,6 +382,41 @@ static void print_metadata(FILE *out, const struct exporter *x, bool *first)
     }
 }
 
+static const char *const slice_kind_names[] = { "turn", "wait", "dispatch", "handler" };
+
+/* What follows "ts": the fields and args of the event's phase. */
+static void print_details(FILE *out, const struct exporter *x, const struct trace_event *ev)
+{
+    switch (ev->phase) {
+    case 'X':
+        fprintf(out, ",\"dur\":%.3f,\"cat\":\"thread\",\"args\":{\"kind\":\"%s\"",
+                (double)ev->dur_ns / 1000.0, slice_kind_names[ev->slice_kind & 3]);
+        if (ev->slice_kind != RECORD_SLICE_TURN)
+            fprintf(out, ",\"fd\":%d", (int)ev->fd);
+        fputc('}', out);
+        break;
+    case 'b': case 'e':
+        /* Keyed by server, connection and request number. */
+        fprintf(out, ",\"cat\":\"request\",\"id\":\"s%u.c%u.r%u\"", ev->server, ev->conn,
+                ev->request);
+        if (ev->phase == 'b')
+            fprintf(out, ",\"args\":{\"fd\":%d,\"connection\":%u,\"request\":%u}",
+                    (int)ev->fd, ev->conn, ev->request);
+        break;
+    case 'i':
+        fprintf(out, ",\"s\":\"t\",\"cat\":\"warning\",\"args\":{\"what\":\"");
+        json_text(out, ev->detail);
+        fprintf(out, "\",\"fd\":%d,\"blocked_ms\":%.3f,\"budget_ms\":%.3f}", (int)ev->fd,
+                (double)ev->dur_ns / 1e6, (double)x->budget_ns / 1e6);
+        break;
+    case 'C':
+        fprintf(out, ",\"args\":{\"%s\":%.3f}", ev->detail, ev->value);
+        break;
+    default:
+        break;
+    }
+}
+
 static void print_events(FILE *out, struct exporter *x, bool *first)
 {
     for (size_t i = 0; i < x->count; i++) {
@@ -393,21 +426,7 @@ static void print_events(FILE *out, struct exporter *x, bool *first)
         json_text(out, ev->name);
         fprintf(out, "\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f", pid, trace_tid(ev->tid),
                 micros(x, ev->ts_ns));
-        switch (ev->phase) {
-        case 'X':
-            fprintf(out, ",\"dur\":%.3f,\"cat\":\"thread\"", (double)ev->dur_ns / 1000.0);
-            break;
-        case 'b': case 'e':
-            fprintf(out, ",\"cat\":\"request\",\"id\":\"%s\"", ev->id);
-            break;
-        case 'i':
-            fprintf(out, ",\"s\":\"t\",\"cat\":\"warning\"");
-            break;
-        default:
-            break;
-        }
-        if (ev->args[0] != '\0')
-            fprintf(out, ",\"args\":{%s}", ev->args);
+        print_details(out, x, ev);
         fputc('}', out);
         *first = false;
         x->stats->trace_events++;
