@@ -16,8 +16,9 @@
 #     falls within it.
 # Then the file's failure modes: cut short (still converted, with a
 # warning naming the offset), damaged (error naming the offset), not a
-# recording, missing, and a recorder stopped by Ctrl-C or killed; and a
-# recorder whose server exits stops by itself with a complete file.
+# recording, missing, and a recorder stopped by Ctrl-C or killed; a
+# recorder that falls behind writes the loss as a gap that both readers
+# report; and a recorder whose server exits stops by itself.
 set -u
 evlab=${EVLAB_BIN:-./evlab}
 fails=0
@@ -204,6 +205,24 @@ check "killed recorder: the request before the kill is in it" \
 import json, sys
 ev = json.load(open('$work/killed.json'))['traceEvents']
 sys.exit(0 if any(e['ph'] == 'b' and e['name'] == '/' for e in ev) else 1)"
+
+# --- A recorder that falls behind says how much it lost ----------------------
+# Stopped (SIGSTOP) for 0.8 s under load, the recorder is lapped by the
+# loop's ring: the file must hold a gap with the count, and both readers
+# must say so.
+"$evlab" record --quiet -o "$work/gap.rec" "$name" 2>/dev/null &
+record_pid=$!
+for _ in $(seq 50); do [ -s "$work/gap.rec" ] && break; sleep 0.1; done
+"$evlab" load -c 4 -d 2s --warmup 0 "$port" >/dev/null 2>&1 &
+load_pid=$!
+sleep 0.5
+kill -STOP "$record_pid"; sleep 0.8; kill -CONT "$record_pid"
+wait "$load_pid"
+kill -INT "$record_pid"; wait "$record_pid"; record_pid=""
+"$evlab" trace "$work/gap.rec" -o "$work/gap.json" 2>"$work/gap.err"
+check "lapped recorder: trace says events were lost" grep -q 'events were lost' "$work/gap.err"
+check "lapped recorder: the replay counts them as missed" \
+    bash -c "'$evlab' view --replay '$work/gap.rec' --once --plain --at 60 | grep -q 'missed [1-9]'"
 
 # --- A server that exits ends the recording by itself -----------------------
 "$evlab" record --quiet -o "$work/gone.rec" "$name" 2>"$work/gone.err" &
