@@ -33,6 +33,7 @@ void load_config_defaults(struct load_config *cfg)
     cfg->connect_timeout_ns = 2ull * 1000000000ull;
     cfg->timeout_ns = 5ull * 1000000000ull;
     cfg->backend = "epoll";
+    cfg->seed = 1;
     cfg->mix.count = 1;
     cfg->mix.total_weight = 1;
     snprintf(cfg->mix.entries[0].path, sizeof cfg->mix.entries[0].path, "/");
