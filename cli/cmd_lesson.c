@@ -26,6 +26,9 @@
 #include "lesson/lesson_run.h"
 #include "lesson/lesson_scenario.h"
 #include "lesson_player.h"
+#include "record/record.h"
+#include "replay_recorder.h"
+#include "view_limits.h"
 
 static const char lesson_usage[] =
     "usage: evlab lesson                 list the lessons\n"
@@ -48,6 +51,7 @@ static const char lesson_usage[] =
     "  --dir DIR        where the lessons are (default: ./lessons, or the one\n"
     "                   beside the evlab program)\n"
     "  --validate FILE  parse scenario files and report errors; start nothing\n"
+    "  --record FILE    also record the lesson's servers (evlab view --replay)\n"
     "  -h, --help\n";
 
 #define STOP_GRACE_MS 1500
@@ -223,7 +227,7 @@ static void print_progress(const char *line)
 }
 
 static int play(const struct lesson_scenario *scenario, bool plain, bool check, bool auto_advance,
-                bool seed_given, uint64_t seed)
+                bool seed_given, uint64_t seed, const char *record_path)
 {
     struct lesson_run *run;
     char err[512];
@@ -249,6 +253,23 @@ static int play(const struct lesson_scenario *scenario, bool plain, bool check, 
         lesson_run_free(run);
         return 1;
     }
+    /* --record FILE: a recorder child attached to the servers, stopped
+     * before them so the file ends with a last live picture. */
+    int recorder = -1;
+    if (record_path != NULL) {
+        char *names[RECORD_MAX_SERVERS];
+        size_t count = scenario->server_count < RECORD_MAX_SERVERS ? scenario->server_count
+                                                                   : RECORD_MAX_SERVERS;
+        for (size_t i = 0; i < count; i++)
+            names[i] = (char *)lesson_run_server_name(run, i);
+        recorder = replay_recorder_start(record_path, names, count, err, sizeof err);
+        if (recorder < 0) {
+            fprintf(stderr, "evlab lesson: --record %s: %s\n", record_path, err);
+            lesson_run_free(run);
+            demo_children_stop_all(STOP_GRACE_MS);
+            return 1;
+        }
+    }
     int status;
     if (plain) {
         status = lesson_play_plain(run, scenario, check, stdout, stderr, &plain_stop);
@@ -259,6 +280,7 @@ static int play(const struct lesson_scenario *scenario, bool plain, bool check, 
             status = 1;
         }
     }
+    replay_recorder_stop(recorder);
     lesson_run_free(run);
     demo_children_stop_all(STOP_GRACE_MS);
     return status;
@@ -286,7 +308,7 @@ static int validate(int count, char **paths)
 
 int cmd_lesson(int argc, char **argv)
 {
-    enum { OPT_PLAIN = 1000, OPT_CHECK, OPT_AUTO, OPT_SEED, OPT_DIR, OPT_VALIDATE };
+    enum { OPT_PLAIN = 1000, OPT_CHECK, OPT_AUTO, OPT_SEED, OPT_DIR, OPT_VALIDATE, OPT_RECORD };
     static const struct option options[] = {
         { "plain", no_argument, NULL, OPT_PLAIN },
         { "check", no_argument, NULL, OPT_CHECK },
@@ -294,12 +316,13 @@ int cmd_lesson(int argc, char **argv)
         { "seed", required_argument, NULL, OPT_SEED },
         { "dir", required_argument, NULL, OPT_DIR },
         { "validate", no_argument, NULL, OPT_VALIDATE },
+        { "record", required_argument, NULL, OPT_RECORD },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     bool plain = false, check = false, auto_advance = false, seed_given = false, only_validate = false;
     uint64_t seed = 0;
-    const char *dir = NULL;
+    const char *dir = NULL, *record_path = NULL;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -309,6 +332,7 @@ int cmd_lesson(int argc, char **argv)
         case OPT_AUTO: auto_advance = true; break;
         case OPT_VALIDATE: only_validate = true; break;
         case OPT_DIR: dir = optarg; break;
+        case OPT_RECORD: record_path = optarg; break;
         case OPT_SEED:
             if (!cli_parse_u64(optarg, 0, UINT64_MAX / 2, &seed))
                 return cli_usage_error("lesson", lesson_usage,
@@ -369,7 +393,7 @@ int cmd_lesson(int argc, char **argv)
         fprintf(stderr, "evlab lesson: %s\n", err);
         status = 1;
     } else {
-        status = play(scenario, plain, check, auto_advance, seed_given, seed);
+        status = play(scenario, plain, check, auto_advance, seed_given, seed, record_path);
     }
     free(scenario);
     return status;

@@ -18,5 +18,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_lesson(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

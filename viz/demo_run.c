@@ -23,6 +23,7 @@
 #include "demo_children.h"
 #include "demo_load.h"
 #include "demo_summary.h"
+#include "replay_recorder.h"
 #include "view_source.h"
 #include "view_terminal.h"
 
@@ -184,6 +185,19 @@ int demo_run(const struct demo_config *config)
         demo_children_stop_all(SERVER_STOP_GRACE_MS);
         return 1;
     }
+    /* --record FILE: the recorder is one more child, started before the
+     * load so the recording holds the whole run (replay_recorder.h). */
+    int recorder = -1;
+    if (config->record_path != NULL) {
+        recorder = replay_recorder_start(config->record_path, names, DEMO_SERVERS, err,
+                                         sizeof err);
+        if (recorder < 0) {
+            fprintf(stderr, "evlab demo: --record %s: %s\n", config->record_path, err);
+            demo_children_stop_all(SERVER_STOP_GRACE_MS);
+            view_source_close(source);
+            return 1;
+        }
+    }
     if (!config->no_load) {
         demo_load_init(&demo.load, demo.targets, DEMO_SERVERS);
         demo_load_select(&demo.load, config->pattern, view_app_presenter_now());
@@ -202,6 +216,7 @@ int demo_run(const struct demo_config *config)
     if (demo.load_started)
         demo_load_stop(&demo.load);
     view_source_sample(source);
+    replay_recorder_stop(recorder);       /* before the servers: a last live picture */
     if (rc == 0)
         print_summary(&demo, source, (double)stats.elapsed_ns / 1e9);
     else
