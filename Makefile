@@ -58,7 +58,12 @@ LIB_A := $(OUT)/libevlab.a
 VIZ_A := $(OUT)/libevlabviz.a
 EVLAB := $(OUT)/evlab
 
-.PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build
+.PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build bench-tools
+
+# Benchmark-only programs: one file each in bench/, linked with nothing of
+# evlab (bench/minimal_server.c is the floor the loop is measured against).
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst %.c,$(OUT)/%,$(BENCH_SRCS))
 
 # Keep every object make builds on the way (tests/support/*.o would
 # otherwise count as intermediate and be deleted, relinking every test).
@@ -86,6 +91,12 @@ $(OUT)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(VIZ_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(VIZ_A) $(LIB_A) \
 	    $(CMOCKA_LIBS) $(LDLIBS)
+
+$(OUT)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench-tools: $(BENCH_BINS)
 
 tests-build: check-deps $(EVLAB) $(TEST_BINS)
 
