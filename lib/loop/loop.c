@@ -30,16 +30,22 @@
  * timer is due, find nothing to run and wait again for 0 ms — a spin.  A
  * timer's due time is measured from the real clock when it is started
  * (not from the cached loop_now_ns()), so it never fires early even when
- * started at the end of a long callback.  The timer phase runs only timers
- * that were already started when the phase began: a timer that restarts
- * itself with delay 0 runs again next turn, not in an endless loop now.
+ * started at the end of a long callback.  The timer phase runs one batch,
+ * fixed when the phase begins: the timers due by then that were already
+ * started (struct timer_batch).  A timer that a callback starts — even
+ * with delay 0, even one that restarts itself — joins the next turn's
+ * batch, so one phase cannot run for ever, and the wait in between lets
+ * ready fds have their turn.
  *
  * Instrumentation.  Every probe call of the loop is in this file, on the
  * seams of the diagram: around the wait (POLL_ENTER/RETURN, the thread
  * shown as blocked in poll), after collect (READY), around each callback
  * (DISPATCH_BEGIN/END, handler time) and for each timer (TIMER_FIRE with
  * its lateness).  QUEUED is published as the turn drains, so a reader sees
- * it count down.  With no probe thread all of it is skipped.
+ * it count down; its parts are counted in one place, struct loop_queue and
+ * the queue_*() functions, which the loop itself never reads.  With no
+ * probe thread all of it is skipped, and with the probes compiled out
+ * (make PROBES=0) the loop runs the same callbacks in the same order.
  */
 #include "loop/loop.h"
 
@@ -54,6 +60,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "loop/backend.h"
+#include "loop/loop_internal.h"
 #include "loop/timer_heap.h"
 #include "loop/wakeup.h"
 #include "probe/probe.h"
@@ -61,6 +68,24 @@
 /* loop_stop() may be called from a signal handler; that is only safe if
  * the flag is a lock-free atomic. */
 _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "loop_stop() needs a lock-free atomic bool");
+
+/* Which timers one timer phase fires: those due by due_ns (the time the
+ * phase began) that were started before order_end (the start stamp the
+ * next timer would get).  See "Timers" above. */
+struct timer_batch {
+    uint64_t due_ns;
+    uint64_t order_end;
+};
+
+/* The parts of the QUEUED gauge that the loop itself has to count (the
+ * worker pool counts its completions).  Kept up to date only while the
+ * loop is instrumented. */
+struct loop_queue {
+    size_t undispatched;         /* ready entries after ready_next, not cancelled */
+    size_t timers_expired;       /* timers of `expired` not run (or stopped) yet */
+    bool counting_timers;        /* `expired` describes this turn's due timers */
+    struct timer_batch expired;  /* which timers timers_expired counts */
+};
 
 struct loop {
     /* The backend chosen at loop_new(), and its private state. */
@@ -89,16 +114,14 @@ struct loop {
     struct backend_event ready[LOOP_MAX_READY_PER_TURN];
     size_t ready_count;          /* entries the wait produced */
     size_t ready_next;           /* the next entry to dispatch */
-    size_t undispatched;         /* entries after ready_next not cancelled */
 
-    /* Timers. */
+    /* Timers, and the batch the running timer phase may fire. */
     struct timer_heap timers;
     uint64_t next_timer_order;   /* start-order stamp for the next timer */
-    /* The expired timers counted for QUEUED: those due at expired_at_ns
-     * and started before expired_order_end.  expired_at_ns == 0: none. */
-    size_t timers_expired;
-    uint64_t expired_at_ns;
-    uint64_t expired_order_end;
+    struct timer_batch batch;
+
+    /* Instrumentation only; never read to decide what runs. */
+    struct loop_queue queue;
 
     /* Cross-thread: the wakeup doorbell and the worker pool's count. */
     struct wakeup wakeup;
@@ -114,7 +137,24 @@ _Static_assert(sizeof loop_backends / sizeof loop_backends[0] + 1 ==
                "every backend needs a name and every name a backend");
 
 /* ---------------------------------------------------------------------
- * Instrumentation helpers: what QUEUED is made of, published in one place.
+ * Timer batches: the rule of the timer phase.
+ */
+
+static bool timer_in_batch(const struct loop_timer *timer, const struct timer_batch *batch)
+{
+    return timer->due_ns <= batch->due_ns && timer->order < batch->order_end;
+}
+
+/* The batch of timers due at `now` among those started so far. */
+static struct timer_batch loop_batch_at(const struct loop *loop, uint64_t now)
+{
+    return (struct timer_batch){ .due_ns = now, .order_end = loop->next_timer_order };
+}
+
+/* ---------------------------------------------------------------------
+ * Instrumentation: what QUEUED is made of, counted and published here and
+ * nowhere else.  Every function returns at once when the loop has no
+ * probe, so none of this costs anything then.
  */
 
 static void loop_publish_queue(struct loop *loop)
@@ -122,33 +162,61 @@ static void loop_publish_queue(struct loop *loop)
     if (loop->probe == NULL)
         return;
     size_t completions = loop->pending_source ? loop->pending_source(loop->pending_data) : 0;
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)loop->undispatched);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)loop->timers_expired);
+    const struct loop_queue *q = &loop->queue;
+    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)q->undispatched);
+    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)q->timers_expired);
     probe_gauge_set(loop->probe, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
     probe_gauge_set(loop->probe, PROBE_GAUGE_QUEUED,
-                    (int64_t)(loop->undispatched + loop->timers_expired + completions));
+                    (int64_t)(q->undispatched + q->timers_expired + completions));
     probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
                     (int64_t)timer_heap_count(&loop->timers));
 }
 
-/* ---------------------------------------------------------------------
- * Timers that are due and waiting for the timer phase (for QUEUED).
- */
-
-/* Counts the timers due now; remembers which ones, so that stopping one
- * of them before it runs can take it off the count. */
-static void loop_count_expired_timers(struct loop *loop)
+/* The wait produced n entries, none dispatched yet. */
+static void queue_ready(struct loop *loop, size_t n)
 {
-    loop->timers_expired = timer_heap_count_due(&loop->timers, loop->now_ns);
-    loop->expired_at_ns = loop->now_ns;
-    loop->expired_order_end = loop->next_timer_order;
+    if (loop->probe != NULL)
+        loop->queue.undispatched = n;
 }
 
-/* True if timer is one of those counted by loop_count_expired_timers(). */
-static bool loop_timer_counted_expired(const struct loop *loop, const struct loop_timer *timer)
+/* One entry left the undispatched part: dispatched, or its watcher stopped. */
+static void queue_entry_done(struct loop *loop)
 {
-    return loop->expired_at_ns != 0 && timer->due_ns <= loop->expired_at_ns &&
-           timer->order < loop->expired_order_end;
+    if (loop->probe == NULL)
+        return;
+    assert(loop->queue.undispatched > 0);
+    loop->queue.undispatched--;
+}
+
+/* Counts the timers of `batch` as expired, waiting to run.  Visits only
+ * the due timers (timer_heap_count_due), so it costs what running them
+ * will cost anyway. */
+static void queue_count_timers(struct loop *loop, struct timer_batch batch)
+{
+    if (loop->probe == NULL)
+        return;
+    loop->queue.expired = batch;
+    loop->queue.counting_timers = true;
+    loop->queue.timers_expired = timer_heap_count_due(&loop->timers, batch.due_ns);
+}
+
+/* A timer left the heap (fired or stopped): if it was counted, uncount it. */
+static void queue_timer_gone(struct loop *loop, const struct loop_timer *timer)
+{
+    if (loop->probe == NULL || !loop->queue.counting_timers ||
+        !timer_in_batch(timer, &loop->queue.expired))
+        return;
+    assert(loop->queue.timers_expired > 0);
+    loop->queue.timers_expired--;
+}
+
+/* The timer phase is over: every counted timer has run or was stopped. */
+static void queue_timers_done(struct loop *loop)
+{
+    if (loop->probe == NULL)
+        return;
+    assert(loop->queue.timers_expired == 0);
+    loop->queue.counting_timers = false;
 }
 
 /* ---------------------------------------------------------------------
@@ -210,10 +278,12 @@ static void loop_phase_collect(struct loop *loop, size_t n)
 {
     loop->ready_count = n;
     loop->ready_next = 0;
-    loop->undispatched = n;
-    loop_count_expired_timers(loop);
 
     if (loop->probe != NULL) {
+        /* QUEUED while dispatching: these entries, and the timers already
+         * due that the timer phase will run. */
+        queue_ready(loop, n);
+        queue_count_timers(loop, loop_batch_at(loop, loop->now_ns));
         probe_gauge_set(loop->probe, PROBE_GAUGE_READY, (int64_t)n);
         probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_LAST_READY, (int64_t)n);
         probe_hist_record(loop->probe, PROBE_HIST_POLL_READY, n);
@@ -248,7 +318,7 @@ static void loop_phase_dispatch(struct loop *loop)
         struct backend_event event = loop->ready[loop->ready_next++];
         if (event.io == NULL)
             continue;   /* its watcher was stopped earlier in this turn */
-        loop->undispatched--;
+        queue_entry_done(loop);
         loop_publish_queue(loop);
 
         /* The watcher may have been modified since the wait: deliver only
@@ -274,29 +344,31 @@ static void loop_fire_timer(struct loop *loop, struct loop_timer *timer)
     timer->cb(loop, timer);
 }
 
-/* 4. timers: run every timer that is due, earliest first. */
+/* 4. timers: run this phase's batch, earliest first. */
 static void loop_phase_timers(struct loop *loop)
 {
     /* Callbacks took time since the wait returned; timers that fell due
-     * meanwhile run now rather than one wait later. */
+     * meanwhile run now rather than one wait later.  The batch is fixed
+     * here: see "Timers" at the top of this file. */
     loop->now_ns = clock_now_ns();
-    loop_count_expired_timers(loop);
+    loop->batch = loop_batch_at(loop, loop->now_ns);
+    queue_count_timers(loop, loop->batch);
     loop_publish_queue(loop);
 
     for (;;) {
         struct loop_timer *timer = timer_heap_peek(&loop->timers);
-        /* Stop at the first timer that is not due, or that was started
-         * during this phase (see "Timers" at the top).  Because the heap
-         * is ordered by (due, start order), no counted timer is behind it. */
-        if (timer == NULL || !loop_timer_counted_expired(loop, timer))
+        /* The heap is ordered by (due, start order), so once the earliest
+         * timer is outside the batch, every other one is too: a timer due
+         * later is later in the heap, and one started during this phase
+         * is due no earlier than batch.due_ns, behind the batch's own. */
+        if (timer == NULL || !timer_in_batch(timer, &loop->batch))
             break;
         timer_heap_remove(&loop->timers, timer);
-        loop->timers_expired--;
+        queue_timer_gone(loop, timer);
         loop_publish_queue(loop);
         loop_fire_timer(loop, timer);
     }
-    assert(loop->timers_expired == 0);
-    loop->expired_at_ns = 0;
+    queue_timers_done(loop);
     loop_publish_queue(loop);
 }
 
@@ -391,7 +463,7 @@ int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
         return rc;
     }
     /* The doorbell exists from the start, so loop_wakeup() always works;
-     * loop_wakeup_init() only sets what runs when it rings. */
+     * loop_set_wakeup_handler() only sets what runs when it rings. */
     rc = wakeup_open(&loop->wakeup, loop, NULL, NULL);
     if (rc < 0) {
         ops->close(loop->backend_state);
@@ -489,7 +561,7 @@ static void loop_forget_ready(struct loop *loop, const struct loop_io *io)
     for (size_t i = loop->ready_next; i < loop->ready_count; i++) {
         if (loop->ready[i].io == io) {
             loop->ready[i].io = NULL;
-            loop->undispatched--;
+            queue_entry_done(loop);
         }
     }
 }
@@ -559,9 +631,8 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
 {
     if (!loop_timer_active(timer))
         return;
-    if (loop_timer_counted_expired(loop, timer))
-        loop->timers_expired--;     /* it will not run after all */
     timer_heap_remove(&loop->timers, timer);
+    queue_timer_gone(loop, timer);      /* it will not run after all */
     if (loop->probe != NULL)
         probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
                         (int64_t)timer_heap_count(&loop->timers));
@@ -581,11 +652,11 @@ uint64_t loop_now_ns(const struct loop *loop)
     return loop->now_ns;
 }
 
-int loop_wakeup_init(struct loop *loop, void (*on_wakeup)(struct loop *, void *), void *data)
+void loop_set_wakeup_handler(struct loop *loop, void (*on_wakeup)(struct loop *, void *),
+                             void *data)
 {
     loop->wakeup.cb = on_wakeup;
     loop->wakeup.data = data;
-    return 0;
 }
 
 void loop_wakeup(struct loop *loop)
@@ -614,7 +685,7 @@ void loop_set_pending_source(struct loop *loop, size_t (*pending)(void *), void 
     loop->pending_data = data;
 }
 
-struct probe_thread *loop_probe(struct loop *loop)
+struct probe_thread *loop_probe_thread(const struct loop *loop)
 {
     return loop->probe_thread;
 }

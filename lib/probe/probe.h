@@ -55,7 +55,7 @@
 
 #include "histogram.h"
 
-#define PROBE_LAYOUT_VERSION 1
+#define PROBE_LAYOUT_VERSION 2
 #define PROBE_NAME_MAX       48   /* segment name, without the "evlab." prefix */
 #define PROBE_MODEL_MAX      16
 #define PROBE_ROLE_MAX       16
@@ -129,6 +129,8 @@ enum probe_gauge {
     PROBE_GAUGE_ACCEPT_PAUSES,     /* EMFILE/ENFILE episodes                  */
     PROBE_GAUGE_READS_PAUSED,      /* loop: connections paused by backpressure */
     PROBE_GAUGE_OUTPUT_QUEUED,     /* bytes written by handlers, not yet sent */
+    PROBE_GAUGE_BUFFER_BYTES,      /* loop: memory the connections' buffers hold
+                                      now (0 when every connection is idle) */
     PROBE_GAUGE_COUNT
 };
 
