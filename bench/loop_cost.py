@@ -18,9 +18,9 @@ syscalls  system calls per keep-alive request at 100 connections, counted
 idle      RSS per idle keep-alive connection above the server's idle
           baseline (evlab load --idle -c N), both backends.
 
-Server CPU is utime + stime from /proc/PID/stat (every thread of the
-process) read before and after the load, divided by the requests the load
-generator counted.  The server is pinned to CPU 0 and the client to CPU 1
+Server CPU is the run time of every thread of the server from
+/proc/PID/task/*/schedstat (user and kernel, in ns) read before and after
+the load, divided by the requests the load generator counted.  The server is pinned to CPU 0 and the client to CPU 1
 when the machine has two CPUs or more.  Run `make all bench-tools` and
 `make PROBES=0 build/release-noprobes/evlab` first.  Every process started
 here is stopped by its PID.
@@ -41,7 +41,6 @@ EVLAB = os.environ.get("EVLAB", os.path.join(ROOT, "build/release/evlab"))
 EVLAB_NOPROBES = os.environ.get("EVLAB_NOPROBES",
                                 os.path.join(ROOT, "build/release-noprobes/evlab"))
 MINIMAL = os.path.join(ROOT, "build/release/bench/minimal_server")
-TICK = os.sysconf("SC_CLK_TCK")
 PIN = os.cpu_count() is not None and os.cpu_count() >= 2
 
 
@@ -72,9 +71,17 @@ def stop(proc):
 
 
 def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK   # utime, stime
+    """CPU time of every thread of pid so far, user and kernel: the first
+    field of /proc/PID/task/TID/schedstat (nanoseconds, where the utime and
+    stime of /proc/PID/stat count 10 ms ticks)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass          # a thread that ended meanwhile
+    return total / 1e9
 
 
 def rss_kib(pid):

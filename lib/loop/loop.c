@@ -99,7 +99,7 @@ struct loop {
     /* Time and turns. */
     uint64_t now_ns;             /* cached clock, see loop_now_ns() */
     uint64_t turns;              /* turns completed */
-    uint64_t turn_wait_ns;       /* time this turn spent in the wait */
+    uint64_t busy_since_ns;      /* when the last wait returned (for LOOP_BUSY_NS) */
     bool in_turn;                /* a turn is running (no nesting) */
     atomic_bool stop_requested;  /* set by loop_stop(), read by loop_run() */
 
@@ -225,12 +225,11 @@ static void queue_timers_done(struct loop *loop)
 
 /* The wait may sleep until the nearest timer is due, and no longer than
  * the caller allows (-1: no limit from the caller). */
-static int loop_wait_timeout(const struct loop *loop, int caller_timeout_ms)
+static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_timeout_ms)
 {
     int timeout_ms = -1;
     const struct loop_timer *next = timer_heap_peek(&loop->timers);
     if (next != NULL) {
-        uint64_t now = clock_now_ns();
         if (next->due_ns <= now) {
             timeout_ms = 0;
         } else {
@@ -245,26 +244,39 @@ static int loop_wait_timeout(const struct loop *loop, int caller_timeout_ms)
 }
 
 /* 1. wait: sleep in the backend.  Returns the number of ready entries it
- * wrote to loop->ready, or a negative errno. */
+ * wrote to loop->ready, or a negative errno.
+ *
+ * Two clock readings, one on each side of the sleep, serve everything
+ * that needs the time here: the timeout to the nearest timer, the busy
+ * time since the previous wait, the events and thread state around the
+ * wait, and loop_now_ns(). */
 static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
 {
-    int timeout_ms = loop_wait_timeout(loop, caller_timeout_ms);
+    uint64_t before = clock_now_ns();
+    int timeout_ms = loop_wait_timeout(loop, before, caller_timeout_ms);
 
     /* While we sleep nothing is ready: READY drops to 0, the thread shows
      * as blocked in poll. */
-    probe_gauge_set(loop->probe, PROBE_GAUGE_READY, 0);
-    probe_emit(loop->probe_thread, PROBE_EV_POLL_ENTER, -1,
-               timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms, 0);
-    probe_block_begin(loop->probe_thread, PROBE_CALL_POLL, -1);
-    uint64_t wait_start = clock_now_ns();
+    if (loop->probe != NULL) {
+        probe_gauge_add(loop->probe, PROBE_GAUGE_LOOP_BUSY_NS,
+                        (int64_t)(before - loop->busy_since_ns));
+        probe_gauge_set(loop->probe, PROBE_GAUGE_READY, 0);
+        probe_emit_at(loop->probe_thread, before, PROBE_EV_POLL_ENTER, -1,
+                      timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms, 0);
+        probe_block_begin_at(loop->probe_thread, before, PROBE_CALL_POLL, -1);
+    }
 
     int n = loop->backend->wait(loop->backend_state, timeout_ms, loop->ready,
                                 LOOP_MAX_READY_PER_TURN);
 
-    loop->now_ns = clock_now_ns();
-    loop->turn_wait_ns = loop->now_ns - wait_start;
-    probe_block_end(loop->probe_thread, PROBE_CALL_POLL, -1);
-    probe_emit(loop->probe_thread, PROBE_EV_POLL_RETURN, -1, n > 0 ? (uint64_t)n : 0, 0);
+    uint64_t after = clock_now_ns();
+    loop->now_ns = after;
+    loop->busy_since_ns = after;
+    if (loop->probe != NULL) {
+        probe_block_end_at(loop->probe_thread, after, PROBE_CALL_POLL, -1);
+        probe_emit_at(loop->probe_thread, after, PROBE_EV_POLL_RETURN, -1,
+                      n > 0 ? (uint64_t)n : 0, 0);
+    }
 
     /* A signal interrupted the sleep: nothing is ready, and the turn goes
      * on to the timers as after a timeout. */
@@ -291,27 +303,33 @@ static void loop_phase_collect(struct loop *loop, size_t n)
     }
 }
 
-/* Runs one watcher's callback, timed when instrumented. */
-static void loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents)
+/* Runs one watcher's callback, timed when instrumented.  `start` is when
+ * it begins (the previous callback's end: callbacks run back to back);
+ * returns when it ended, or 0 when not instrumented. */
+static uint64_t loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents,
+                                  uint64_t start)
 {
     if (loop->probe_thread == NULL) {
         io->cb(loop, io, revents);
-        return;
+        return 0;
     }
     int fd = io->fd;    /* the callback may free io */
-    /* One clock read per edge, shared by the event and the duration. */
-    uint64_t start = clock_now_ns();
     probe_emit_at(loop->probe_thread, start, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
     io->cb(loop, io, revents);
     uint64_t end = clock_now_ns();
     uint64_t duration = end - start;
     probe_emit_at(loop->probe_thread, end, PROBE_EV_DISPATCH_END, fd, revents, duration);
     probe_hist_record(loop->probe, PROBE_HIST_DISPATCH_NS, duration);
+    return end;
 }
 
 /* 3. dispatch: every entry of the ready list, in order. */
 static void loop_phase_dispatch(struct loop *loop)
 {
+    /* One clock reading per callback: the end of one is the start of the
+     * next (what lies between is this loop's bookkeeping, nanoseconds),
+     * and the first starts when the wait returned. */
+    uint64_t start = loop->now_ns;
     while (loop->ready_next < loop->ready_count) {
         /* Advance first: from here on this entry is not "undispatched",
          * and a stop inside the callback only scans entries after it. */
@@ -325,7 +343,7 @@ static void loop_phase_dispatch(struct loop *loop)
          * what it still asks for (errors always). */
         unsigned revents = event.revents & (event.io->events | LOOP_ERROR);
         if (revents != 0)
-            loop_dispatch_one(loop, event.io, revents);
+            start = loop_dispatch_one(loop, event.io, revents, start);
     }
     loop->ready_count = 0;
     loop->ready_next = 0;
@@ -344,13 +362,16 @@ static void loop_fire_timer(struct loop *loop, struct loop_timer *timer)
     timer->cb(loop, timer);
 }
 
-/* 4. timers: run this phase's batch, earliest first. */
-static void loop_phase_timers(struct loop *loop)
+/* 4. timers: run this phase's batch, earliest first.  `dispatched`: the
+ * dispatch phase ran callbacks (so time has passed since the wait). */
+static void loop_phase_timers(struct loop *loop, bool dispatched)
 {
     /* Callbacks took time since the wait returned; timers that fell due
-     * meanwhile run now rather than one wait later.  The batch is fixed
-     * here: see "Timers" at the top of this file. */
-    loop->now_ns = clock_now_ns();
+     * meanwhile run now rather than one wait later.  (With no callback
+     * run, the time of the wait's return is still fresh.)  The batch is
+     * fixed here: see "Timers" at the top of this file. */
+    if (dispatched)
+        loop->now_ns = clock_now_ns();
     loop->batch = loop_batch_at(loop, loop->now_ns);
     queue_count_timers(loop, loop->batch);
     loop_publish_queue(loop);
@@ -377,21 +398,16 @@ static int loop_turn(struct loop *loop, int timeout_ms)
 {
     assert(!loop->in_turn);     /* loop_run() from inside a callback */
     loop->in_turn = true;
-    uint64_t turn_start = clock_now_ns();
 
     int n = loop_phase_wait(loop, timeout_ms);      /* 1. wait     */
     if (n >= 0) {
         loop_phase_collect(loop, (size_t)n);        /* 2. collect  */
         loop_phase_dispatch(loop);                  /* 3. dispatch */
-        loop_phase_timers(loop);                    /* 4. timers   */
+        loop_phase_timers(loop, n > 0);             /* 4. timers   */
     }
 
     loop->turns++;
-    if (loop->probe != NULL) {
-        uint64_t busy = clock_now_ns() - turn_start - loop->turn_wait_ns;
-        probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_TURNS, (int64_t)loop->turns);
-        probe_gauge_add(loop->probe, PROBE_GAUGE_LOOP_BUSY_NS, (int64_t)busy);
-    }
+    probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_TURNS, (int64_t)loop->turns);
     loop->in_turn = false;
     return n < 0 ? n : 0;
 }
@@ -454,6 +470,7 @@ int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
     loop->probe_thread = probe;
     loop->probe = probe_thread_probe(probe);
     loop->now_ns = clock_now_ns();
+    loop->busy_since_ns = loop->now_ns;
     atomic_init(&loop->stop_requested, false);
     timer_heap_init(&loop->timers);
 

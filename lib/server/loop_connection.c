@@ -63,6 +63,17 @@
  * request is arriving (408), the idle timeout otherwise, the linger time
  * while LINGERING — lazily (see "Timeouts" below).
  *
+ * Clocks: when instrumented, a clock reading costs more than everything
+ * else a probe does (tens of ns), so one event's reading serves the next
+ * when only a few nanoseconds of bookkeeping lie between them.  The
+ * reading taken when read() returns is the READ event's time and the
+ * start of the first handler; the moment a handler ends is the moment
+ * the next pipelined one begins; the last handler's end is the time of
+ * the WRITE that follows.  A handler's time on the loop therefore
+ * includes parsing its own request, and a pipelined request costs one
+ * reading instead of four.  `clock_ns` carries the latest reading (0:
+ * none fresh) through one event.
+ *
  * Backpressure: when a client sends requests faster than it reads replies,
  * `out` grows.  Past LOOP_OUTPUT_HIGH_WATERMARK we stop reading from that
  * client (and stop answering what is already buffered) until `out` drains
@@ -143,7 +154,7 @@ struct loop_connection {
 };
 
 static void connection_update(struct loop_connection *conn);
-static void connection_answer_buffered(struct loop_connection *conn);
+static void connection_answer_buffered(struct loop_connection *conn, uint64_t *clock_ns);
 
 static void conn_set_state(struct loop_connection *conn, enum conn_state next)
 {
@@ -162,7 +173,9 @@ static bool backpressure_enabled(const struct loop_connection *conn)
 }
 
 /* Keeps the server-wide OUTPUT_QUEUED gauge equal to the sum of every
- * connection's pending output. */
+ * connection's pending output.  Called when output was written and at the
+ * end of every event (connection_update()), not after every reply: a
+ * reply written within the same event then costs the gauge nothing. */
 static void account_output(struct loop_connection *conn)
 {
     size_t pending = buffer_pending(&conn->out);
@@ -288,7 +301,6 @@ static void on_deadline(struct loop *loop, struct loop_timer *timer)
                 return;
             }
             reply_timeout_append(conn_probe(conn), &conn->out);
-            account_output(conn);
             conn_set_state(conn, CONN_FLUSHING);
             conn->last_progress_ns = now;
             arm_deadline_at(conn, now + ms_to_ns(config->idle_timeout_ms));
@@ -332,7 +344,7 @@ static void on_deadline(struct loop *loop, struct loop_timer *timer)
  * stopping early would leave those bytes unread with no event ever to
  * announce them, and the connection would hang.
  */
-static bool connection_read(struct loop_connection *conn)
+static bool connection_read(struct loop_connection *conn, uint64_t *clock_ns)
 {
     int fd = conn->io.fd;
     for (int i = 0; i < LOOP_MAX_READS_PER_DISPATCH; i++) {
@@ -347,7 +359,9 @@ static bool connection_read(struct loop_connection *conn)
             loop_connection_close(conn);   /* reset by peer, etc. */
             return false;
         }
-        probe_emit(conn->owner->thread, PROBE_EV_READ, fd, (uint64_t)n, 0);
+        /* This reading also starts the first handler (see "Clocks" above). */
+        *clock_ns = probe_clock_ns(conn->owner->thread);
+        probe_emit_at(conn->owner->thread, *clock_ns, PROBE_EV_READ, fd, (uint64_t)n, 0);
         if (n == 0) {
             conn->peer_closed = true;
             return true;
@@ -368,8 +382,10 @@ static bool connection_read(struct loop_connection *conn)
 /* Writes what is pending, at most LOOP_MAX_WRITES_PER_DISPATCH times.  A
  * write that the kernel took only partly means its send buffer is full,
  * so we stop there and wait for WRITABLE rather than try again only to be
- * told EAGAIN.  Returns false if the connection was closed. */
-static bool connection_write(struct loop_connection *conn)
+ * told EAGAIN.  The first WRITE event takes its time from *clock_ns when a
+ * handler just ended (see "Clocks" above).  Returns false if the
+ * connection was closed. */
+static bool connection_write(struct loop_connection *conn, uint64_t *clock_ns)
 {
     int fd = conn->io.fd;
     for (int i = 0; i < LOOP_MAX_WRITES_PER_DISPATCH && buffer_pending(&conn->out) > 0; i++) {
@@ -385,7 +401,9 @@ static bool connection_write(struct loop_connection *conn)
          * kernel took; the rest goes out on a later WRITABLE event. */
         buffer_consume(&conn->out, (size_t)n);
         conn->last_progress_ns = loop_now_ns(conn->owner->loop);
-        probe_emit(conn->owner->thread, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
+        uint64_t t = *clock_ns != 0 ? *clock_ns : probe_clock_ns(conn->owner->thread);
+        *clock_ns = 0;      /* used: a second write takes its own reading */
+        probe_emit_at(conn->owner->thread, t, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_OUT, n);
         if ((size_t)n < want)
             break;                /* the send buffer is full (above) */
@@ -407,7 +425,6 @@ static void connection_reply(struct loop_connection *conn, const struct reply_pl
     enum conn_state next = keep_open ? CONN_READING : CONN_FLUSHING;
     if (conn->state != next)
         conn_set_state(conn, next);
-    account_output(conn);
 }
 
 /* Called when a /sleep timer fires or a worker job completes. */
@@ -415,8 +432,9 @@ static void connection_finish_waiting(struct loop_connection *conn)
 {
     assert(conn->state == CONN_SLEEPING || conn->state == CONN_WORKING);
     connection_reply(conn, &conn->waiting_for);
+    uint64_t clock_ns = 0;
     if (conn->state == CONN_READING)
-        connection_answer_buffered(conn);      /* pipelined requests */
+        connection_answer_buffered(conn, &clock_ns);   /* pipelined requests */
     connection_update(conn);
 }
 
@@ -451,14 +469,20 @@ static void cpu_done(struct worker_job *job)
 
 /* --- Handling one request ------------------------------------------------- */
 
-static void connection_handle(struct loop_connection *conn, const struct http_request *req)
+/* Answers one request.  *clock_ns is when its handler starts (0: not
+ * known, read the clock); on return it is when the handler ended, which
+ * is where the next request's handler starts if it is answered right
+ * after this one (see connection_answer_buffered()). */
+static void connection_handle(struct loop_connection *conn, const struct http_request *req,
+                              uint64_t *clock_ns)
 {
     struct loop_server *owner = conn->owner;
     int fd = conn->io.fd;
     struct reply_plan plan;
     reply_plan_make(req, &plan);
 
-    probe_handler_begin(owner->thread, fd, plan.match.id);
+    uint64_t begin = *clock_ns != 0 ? *clock_ns : probe_clock_ns(owner->thread);
+    probe_handler_begin_at(owner->thread, begin, fd, plan.match.id);
     switch (plan.match.id) {
     case ROUTE_SLEEP:
         /* The slow backend the loop way: ask to be called back later and
@@ -498,8 +522,8 @@ static void connection_handle(struct loop_connection *conn, const struct http_re
         connection_reply(conn, &plan);
         break;
     }
-    probe_handler_end(owner->thread, fd, plan.match.id);
-    account_output(conn);
+    *clock_ns = probe_clock_ns(owner->thread);
+    probe_handler_end_at(owner->thread, *clock_ns, fd, plan.match.id);
 }
 
 static bool output_over_high_watermark(const struct loop_connection *conn)
@@ -509,8 +533,9 @@ static bool output_over_high_watermark(const struct loop_connection *conn)
 }
 
 /* Answers complete requests already in `in`, in order, until one has to
- * wait, one closes the connection, or backpressure says stop. */
-static void connection_answer_buffered(struct loop_connection *conn)
+ * wait, one closes the connection, or backpressure says stop.  *clock_ns
+ * is the latest clock reading, or 0 (see "Clocks" above). */
+static void connection_answer_buffered(struct loop_connection *conn, uint64_t *clock_ns)
 {
     while (conn->state == CONN_READING && !output_over_high_watermark(conn)) {
         struct http_request req;
@@ -520,11 +545,10 @@ static void connection_answer_buffered(struct loop_connection *conn)
             break;
         if (r == HTTP_PARSE_ERROR) {
             reply_parse_error_append(conn_probe(conn), &req, &conn->out);
-            account_output(conn);
             conn_set_state(conn, CONN_FLUSHING);
             break;
         }
-        connection_handle(conn, &req);
+        connection_handle(conn, &req, clock_ns);
         /* Safe now: no reply plan points into `in` any more (/echo was
          * copied into `out`; /sleep and /cpu only keep numbers). */
         buffer_consume(&conn->in, req.total_len);
@@ -612,6 +636,7 @@ static void connection_update(struct loop_connection *conn)
         rc = loop_io_start(conn->owner->loop, &conn->io, events);
     else if (events != conn->io.events)
         rc = loop_io_modify(conn->owner->loop, &conn->io, events);
+    account_output(conn);
     publish_buffer_bytes(conn->owner);
     if (rc < 0)
         loop_connection_close(conn);
@@ -621,21 +646,23 @@ static void on_connection_event(struct loop *loop, struct loop_io *io, unsigned 
 {
     (void)loop;
     struct loop_connection *conn = io->data;
+    uint64_t clock_ns = 0;      /* the latest clock reading (see "Clocks") */
 
     if (revents & (LOOP_READABLE | LOOP_ERROR))
-        if (!connection_read(conn))
+        if (!connection_read(conn, &clock_ns))
             return;
     if (conn->state == CONN_READING)
-        connection_answer_buffered(conn);
+        connection_answer_buffered(conn, &clock_ns);
     if (buffer_pending(&conn->out) > 0)
-        if (!connection_write(conn))
+        if (!connection_write(conn, &clock_ns))
             return;
     /* Writing may have drained below the low watermark: answer what was
      * held back, then write again if that produced more. */
     if (conn->state == CONN_READING && !output_over_high_watermark(conn) &&
         buffer_pending(&conn->in) > 0) {
-        connection_answer_buffered(conn);
-        if (buffer_pending(&conn->out) > 0 && !connection_write(conn))
+        clock_ns = 0;           /* a write came in between: read afresh */
+        connection_answer_buffered(conn, &clock_ns);
+        if (buffer_pending(&conn->out) > 0 && !connection_write(conn, &clock_ns))
             return;
     }
     connection_update(conn);
