@@ -77,6 +77,9 @@ struct timer_batch {
     uint64_t order_end;
 };
 
+/* The gauges loop_publish_queue() keeps up to date. */
+enum { LOOP_QUEUE_GAUGES = 5 };
+
 /* The parts of the QUEUED gauge that the loop itself has to count (the
  * worker pool counts its completions).  Kept up to date only while the
  * loop is instrumented. */
@@ -85,6 +88,9 @@ struct loop_queue {
     size_t timers_expired;       /* timers of `expired` not run (or stopped) yet */
     bool counting_timers;        /* `expired` describes this turn's due timers */
     struct timer_batch expired;  /* which timers timers_expired counts */
+    /* What the gauges show now, so that publishing (once per dispatch)
+     * stores only what changed; -1: not published yet. */
+    int64_t shown[LOOP_QUEUE_GAUGES];
 };
 
 struct loop {
@@ -157,19 +163,34 @@ static struct timer_batch loop_batch_at(const struct loop *loop, uint64_t now)
  * probe, so none of this costs anything then.
  */
 
+static void queue_show(struct loop *loop, int slot, enum probe_gauge gauge, int64_t value)
+{
+    if (loop->queue.shown[slot] == value)
+        return;
+    loop->queue.shown[slot] = value;
+    probe_gauge_set(loop->probe, gauge, value);
+}
+
 static void loop_publish_queue(struct loop *loop)
 {
     if (loop->probe == NULL)
         return;
     size_t completions = loop->pending_source ? loop->pending_source(loop->pending_data) : 0;
     const struct loop_queue *q = &loop->queue;
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)q->undispatched);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)q->timers_expired);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_QUEUED,
-                    (int64_t)(q->undispatched + q->timers_expired + completions));
-    probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
-                    (int64_t)timer_heap_count(&loop->timers));
+    queue_show(loop, 0, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)q->undispatched);
+    queue_show(loop, 1, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)q->timers_expired);
+    queue_show(loop, 2, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
+    queue_show(loop, 3, PROBE_GAUGE_QUEUED,
+               (int64_t)(q->undispatched + q->timers_expired + completions));
+    queue_show(loop, 4, PROBE_GAUGE_TIMERS_PENDING, (int64_t)timer_heap_count(&loop->timers));
+}
+
+/* TIMERS_PENDING, refreshed whenever a timer starts or stops. */
+static void queue_timers_pending(struct loop *loop)
+{
+    if (loop->probe != NULL)
+        queue_show(loop, 4, PROBE_GAUGE_TIMERS_PENDING,
+                   (int64_t)timer_heap_count(&loop->timers));
 }
 
 /* The wait produced n entries, none dispatched yet. */
@@ -471,6 +492,8 @@ int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
     loop->probe = probe_thread_probe(probe);
     loop->now_ns = clock_now_ns();
     loop->busy_since_ns = loop->now_ns;
+    for (int i = 0; i < LOOP_QUEUE_GAUGES; i++)
+        loop->queue.shown[i] = -1;
     atomic_init(&loop->stop_requested, false);
     timer_heap_init(&loop->timers);
 
@@ -639,9 +662,7 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t dela
         fputs("evlab: out of memory starting a timer\n", stderr);
         abort();
     }
-    if (loop->probe != NULL)
-        probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
-                        (int64_t)timer_heap_count(&loop->timers));
+    queue_timers_pending(loop);
 }
 
 void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
@@ -650,9 +671,7 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
         return;
     timer_heap_remove(&loop->timers, timer);
     queue_timer_gone(loop, timer);      /* it will not run after all */
-    if (loop->probe != NULL)
-        probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
-                        (int64_t)timer_heap_count(&loop->timers));
+    queue_timers_pending(loop);
 }
 
 bool loop_timer_active(const struct loop_timer *timer)
