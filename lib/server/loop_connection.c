@@ -586,9 +586,10 @@ static bool connection_wants_input(const struct loop_connection *conn)
  * events to watch, or close. */
 static void connection_update(struct loop_connection *conn)
 {
-    /* The client will send nothing more: answer what is complete (done
-     * by now), write it, then close. */
-    if (conn->state == CONN_READING && conn->peer_closed)
+    /* The client will send nothing more: once every complete request is
+     * answered (all of them by now, unless backpressure holds some back
+     * until the output drains), write the replies, then close. */
+    if (conn->state == CONN_READING && conn->peer_closed && !output_over_high_watermark(conn))
         conn_set_state(conn, CONN_FLUSHING);
 
     bool has_output = buffer_pending(&conn->out) > 0;
