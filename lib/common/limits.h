@@ -80,13 +80,16 @@
  * this many the rest waits for the next WRITABLE so others get a turn. */
 #define LOOP_MAX_WRITES_PER_DISPATCH 4
 
-/* Event loop: after the last reply of a connection we close (an error,
+/* Every model: after the last reply of a connection we close (an error,
  * Connection: close, 408), we shut our sending side and keep reading --
- * and discarding -- for at most this long.  Closing at once while the
- * client's bytes are still arriving would make the kernel answer them
- * with a reset, which can destroy our reply before the client reads it;
- * a client that does not go away in this time is closed anyway. */
-#define LOOP_LINGER_MS             500
+ * and discarding -- for at most this long and this many bytes.  Closing
+ * at once while the client's bytes are still arriving would make the
+ * kernel answer them with a reset, which can destroy our reply before the
+ * client reads it; a client that does not go away in this time, or keeps
+ * sending, is closed anyway.  (The loop lingers in its LINGERING state,
+ * loop_connection.c; the thread models in net_lingering_close().) */
+#define SERVER_LINGER_MS           500
+#define SERVER_LINGER_MAX_BYTES    (1u << 20)
 
 /* Event loop: connection buffers borrow fixed blocks from a pool owned by
  * the loop while they hold bytes and give them back when drained, so an

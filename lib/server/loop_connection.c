@@ -23,7 +23,7 @@
  *             client closed      |       client still there
  *       (freed) <----------------+----------------> LINGERING ----> (freed) when
  *                                                   the client closes or
- *                                                   LOOP_LINGER_MS have passed
+ *                                                   SERVER_LINGER_MS have passed
  *
  * READING -> READING (a reply written, the next request read) is not a
  * move.  Any state can be closed at once (a reset, a timeout, shutdown),
@@ -239,7 +239,7 @@ void loop_connection_close(struct loop_connection *conn)
  * a request must arrive whole within the request timeout (else 408: this
  * is what ends a slowloris client), a connection without progress for
  * the idle timeout is closed, and a lingering one is closed after
- * LOOP_LINGER_MS.  Re-arming a timer on every read would cost a heap
+ * SERVER_LINGER_MS.  Re-arming a timer on every read would cost a heap
  * operation per request, so the timer is lazy: it fires at the earliest
  * deadline it was given, then looks at the connection's state and
  * timestamps and either acts or sets itself for the deadline that really
@@ -569,7 +569,7 @@ static void start_lingering(struct loop_connection *conn)
      * read them and close, discarding whatever it still sends. */
     shutdown(conn->io.fd, SHUT_WR);
     conn_set_state(conn, CONN_LINGERING);
-    arm_deadline_at(conn, loop_now_ns(conn->owner->loop) + ms_to_ns(LOOP_LINGER_MS));
+    arm_deadline_at(conn, loop_now_ns(conn->owner->loop) + ms_to_ns(SERVER_LINGER_MS));
 }
 
 /* Whether to ask the loop for READABLE: in every state that still takes
