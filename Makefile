@@ -60,8 +60,9 @@ EVLAB := $(OUT)/evlab
 
 .PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build bench-tools
 
-# Benchmark-only programs: one file each in bench/, linked with nothing of
-# evlab (bench/minimal_server.c is the floor the loop is measured against).
+# Benchmark-only programs: one file each in bench/ (bench/minimal_server.c
+# is the floor the loop is measured against; bench/probe_cost.c times the
+# probe calls of one request).  They may use the library, nothing else.
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst %.c,$(OUT)/%,$(BENCH_SRCS))
 
@@ -92,9 +93,9 @@ $(OUT)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(VIZ_A) $(LIB_A)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(VIZ_A) $(LIB_A) \
 	    $(CMOCKA_LIBS) $(LDLIBS)
 
-$(OUT)/bench/%: bench/%.c
+$(OUT)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
 bench-tools: $(BENCH_BINS)
 
