@@ -58,7 +58,13 @@ LIB_A := $(OUT)/libevlab.a
 VIZ_A := $(OUT)/libevlabviz.a
 EVLAB := $(OUT)/evlab
 
-.PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build
+.PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build bench-tools
+
+# Benchmark-only programs: one file each in bench/ (bench/minimal_server.c
+# is the floor the loop is measured against; bench/probe_cost.c times the
+# probe calls of one request).  They may use the library, nothing else.
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst %.c,$(OUT)/%,$(BENCH_SRCS))
 
 # Keep every object make builds on the way (tests/support/*.o would
 # otherwise count as intermediate and be deleted, relinking every test).
@@ -86,6 +92,12 @@ $(OUT)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(VIZ_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(VIZ_A) $(LIB_A) \
 	    $(CMOCKA_LIBS) $(LDLIBS)
+
+$(OUT)/bench/%: bench/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+bench-tools: $(BENCH_BINS)
 
 tests-build: check-deps $(EVLAB) $(TEST_BINS)
 

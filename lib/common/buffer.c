@@ -21,6 +21,14 @@
  * Only buffer_reserve, buffer_append(f) and buffer_compact move bytes;
  * buffer_consume never does, so a pointer obtained from buffer_peek()
  * stays valid across a consume (it just points at consumed bytes).
+ *
+ * Pools.  Every block a pooled buffer allocates goes through
+ * buffer_alloc_block() and buffer_release_block(), which keep the pool's
+ * bytes_lent exact.  A block of exactly the pool's block size comes from,
+ * and goes back to, the pool's free list: a singly linked list threaded
+ * through the first bytes of the free blocks themselves, so taking and
+ * giving back cost two pointer moves and no malloc.  Larger blocks (a
+ * buffer that grew) are ordinary malloc blocks, counted but not kept.
  */
 #include "common/buffer.h"
 
@@ -32,11 +40,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first allocation.  Small enough that 10,000 idle connections cost
- * little, large enough that a typical request fits without regrowing. */
-#define BUFFER_MIN_CAP 512
+#include "common/limits.h"
+
+/* A free block on a pool's free list; its first bytes hold the link. */
+struct buffer_pool_block {
+    struct buffer_pool_block *next;
+};
 
 void buffer_init(struct buffer *b, size_t limit)
+{
+    buffer_init_pooled(b, limit, NULL);
+}
+
+void buffer_init_pooled(struct buffer *b, size_t limit, struct buffer_pool *pool)
 {
     assert(b != NULL);
     b->data = NULL;
@@ -44,14 +60,62 @@ void buffer_init(struct buffer *b, size_t limit)
     b->len = 0;
     b->cap = 0;
     b->limit = limit;
+    b->pool = pool;
+}
+
+/* --- Where blocks come from and go back to ----------------------------- */
+
+static char *buffer_alloc_block(struct buffer_pool *pool, size_t cap)
+{
+    char *block;
+    if (pool != NULL && cap == pool->block_size && pool->free_list != NULL) {
+        struct buffer_pool_block *first = pool->free_list;
+        pool->free_list = first->next;
+        pool->free_count--;
+        block = (char *)first;
+    } else {
+        block = malloc(cap);
+        if (block == NULL)
+            return NULL;
+    }
+    if (pool != NULL)
+        pool->bytes_lent += cap;
+    return block;
+}
+
+static void buffer_release_block(struct buffer_pool *pool, char *block, size_t cap)
+{
+    if (block == NULL)
+        return;
+    if (pool == NULL) {
+        free(block);
+        return;
+    }
+    assert(pool->bytes_lent >= cap);
+    pool->bytes_lent -= cap;
+    if (cap == pool->block_size && pool->free_count < pool->max_free) {
+        struct buffer_pool_block *freed = (struct buffer_pool_block *)(void *)block;
+        freed->next = pool->free_list;
+        pool->free_list = freed;
+        pool->free_count++;
+    } else {
+        free(block);
+    }
 }
 
 void buffer_free(struct buffer *b)
 {
     assert(b != NULL);
-    free(b->data);
-    /* Leave an empty buffer with the same limit, so it may be reused. */
-    buffer_init(b, b->limit);
+    buffer_release_block(b->pool, b->data, b->cap);
+    /* Leave an empty buffer with the same limit and pool, for reuse. */
+    buffer_init_pooled(b, b->limit, b->pool);
+}
+
+void buffer_give_back_if_drained(struct buffer *b)
+{
+    assert(b != NULL);
+    if (b->data != NULL && b->len == b->start)
+        buffer_free(b);
 }
 
 size_t buffer_pending(const struct buffer *b)
@@ -120,8 +184,12 @@ static int buffer_make_room(struct buffer *b, size_t n)
     /* Case 3: grow geometrically, but never past the limit.  Growing at
      * least doubles even when the bytes would fit after a (costly) move:
      * otherwise a nearly full buffer would copy all its pending bytes
-     * again and again to reclaim a few consumed ones. */
-    new_cap = b->cap > 0 ? b->cap : BUFFER_MIN_CAP;
+     * again and again to reclaim a few consumed ones.  A pooled buffer
+     * starts at the pool's block size, so its first block is borrowed. */
+    if (b->cap > 0)
+        new_cap = b->cap;
+    else
+        new_cap = b->pool != NULL ? b->pool->block_size : BUFFER_MIN_CAP;
     if (b->cap > 0 && new_cap <= SIZE_MAX / 2)
         new_cap *= 2;
     while (new_cap < need) {
@@ -137,12 +205,12 @@ static int buffer_make_room(struct buffer *b, size_t n)
 
     /* A fresh block plus one copy of the pending bytes: realloc would copy
      * the dead prefix as well. */
-    bigger = malloc(new_cap);
+    bigger = buffer_alloc_block(b->pool, new_cap);
     if (bigger == NULL)
         return -ENOMEM;
     if (pending > 0)
         memcpy(bigger, b->data + b->start, pending);
-    free(b->data);
+    buffer_release_block(b->pool, b->data, b->cap);
     b->data = bigger;
     b->cap = new_cap;
     b->start = 0;
@@ -240,4 +308,34 @@ void buffer_clear(struct buffer *b)
     assert(b != NULL);
     b->start = 0;
     b->len = 0;
+}
+
+/* --- The pool ----------------------------------------------------------- */
+
+void buffer_pool_init(struct buffer_pool *pool, size_t block_size, size_t max_free)
+{
+    /* A free block must hold the free list's link. */
+    assert(pool != NULL && block_size >= sizeof(struct buffer_pool_block));
+    pool->block_size = block_size;
+    pool->max_free = max_free;
+    pool->free_list = NULL;
+    pool->free_count = 0;
+    pool->bytes_lent = 0;
+}
+
+void buffer_pool_free(struct buffer_pool *pool)
+{
+    assert(pool != NULL);
+    assert(pool->bytes_lent == 0 && "a buffer still holds a block of this pool");
+    while (pool->free_list != NULL) {
+        struct buffer_pool_block *block = pool->free_list;
+        pool->free_list = block->next;
+        free(block);
+    }
+    pool->free_count = 0;
+}
+
+size_t buffer_pool_bytes_lent(const struct buffer_pool *pool)
+{
+    return pool->bytes_lent;
 }

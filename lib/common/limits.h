@@ -48,6 +48,11 @@
 /* Bytes asked of one read(2). */
 #define SERVER_READ_CHUNK          16384
 
+/* A byte buffer's first allocation when it has no pool (buffer.c):
+ * small enough that a buffer used for one short reply costs little, large
+ * enough that a typical request fits without regrowing. */
+#define BUFFER_MIN_CAP             512
+
 /* Thread-per-connection: default stack per connection thread.  64 KiB is
  * plenty for our handlers and lets 10,000 threads fit in 640 MiB of
  * *reserved* address space (only touched pages cost real memory). */
@@ -64,8 +69,37 @@
 #define LOOP_OUTPUT_LOW_WATERMARK  (64u * 1024)
 
 /* Event loop fairness: at most this many read(2) calls for one connection
- * per dispatch, so one fast sender cannot starve the others. */
+ * per dispatch, so one fast sender cannot starve the others.  (Most
+ * dispatches make one: a read shorter than asked means the socket is
+ * drained for now, see connection_read() in loop_connection.c.) */
 #define LOOP_MAX_READS_PER_DISPATCH 4
+
+/* Event loop fairness, the other direction: at most this many write(2)
+ * calls for one connection per dispatch.  A reply the socket takes whole
+ * needs one; a large /echo to a fast reader may need several, and past
+ * this many the rest waits for the next WRITABLE so others get a turn. */
+#define LOOP_MAX_WRITES_PER_DISPATCH 4
+
+/* Every model: after the last reply of a connection we close (an error,
+ * Connection: close, 408), we shut our sending side and keep reading --
+ * and discarding -- for at most this long and this many bytes.  Closing
+ * at once while the client's bytes are still arriving would make the
+ * kernel answer them with a reset, which can destroy our reply before the
+ * client reads it; a client that does not go away in this time, or keeps
+ * sending, is closed anyway.  (The loop lingers in its LINGERING state,
+ * loop_connection.c; the thread models in net_lingering_close().) */
+#define SERVER_LINGER_MS           500
+#define SERVER_LINGER_MAX_BYTES    (1u << 20)
+
+/* Event loop: connection buffers borrow fixed blocks from a pool owned by
+ * the loop while they hold bytes and give them back when drained, so an
+ * idle connection holds no buffer at all (lib/common/buffer.h).  One
+ * block holds one read of SERVER_READ_CHUNK bytes; a buffer that needs
+ * more grows past it with malloc.  The pool keeps at most this many free
+ * blocks for reuse: enough for every connection active in one turn of a
+ * busy loop, and a bounded 1 MiB at most after a burst. */
+#define LOOP_BUFFER_BLOCK_BYTES    SERVER_READ_CHUNK
+#define LOOP_BUFFER_POOL_MAX_FREE  64
 
 /* Event loop fairness: at most this many accept(2) calls per dispatch of
  * the listening socket (we still drain, just over several turns). */
@@ -76,6 +110,11 @@
 
 /* Worker pool size cap (evlab serve --workers N). */
 #define WORKERS_MAX                64
+
+/* Worker pool: /cpu jobs waiting for a free worker.  Past this many the
+ * loop answers 503 at once instead of queueing without end: a queue that
+ * only grows turns a short overload into minutes of latency (lesson 9). */
+#define WORKER_QUEUE_MAX           4096
 
 /* Thread models: a /sleep or /cpu handler runs in slices this long and
  * checks between slices whether the server is stopping, so a stop is

@@ -140,6 +140,31 @@ static void poll_remove(void *state, struct loop_io *io)
     }
 }
 
+/* Collects the ready slots among [from, to) into `ready`, counting down
+ * *left (how many slots poll() said have revents).  Returns false when
+ * the ready list filled up first: *stopped_at is then the slot that did
+ * not fit, where the next collect starts. */
+static bool poll_collect(struct poll_state *ps, size_t from, size_t to, int *left,
+                         struct backend_event *ready, size_t ready_max, size_t *found,
+                         size_t *stopped_at)
+{
+    for (size_t slot = from; slot < to && *left > 0; slot++) {
+        const struct pollfd *p = &ps->fds[slot];
+        if (p->revents == 0)
+            continue;
+        if (*found == ready_max) {
+            *stopped_at = slot;
+            return false;
+        }
+        (*left)--;
+        struct loop_io *io = ps->watchers[slot];
+        ready[*found].io = io;
+        ready[*found].revents = poll_revents_to_loop(p->revents, io->events);
+        (*found)++;
+    }
+    return true;
+}
+
 static int poll_wait(void *state, int timeout_ms, struct backend_event *ready, size_t ready_max)
 {
     struct poll_state *ps = state;
@@ -150,26 +175,19 @@ static int poll_wait(void *state, int timeout_ms, struct backend_event *ready, s
     /* Collect: turn every slot with revents into a ready-list entry.  When
      * more fds are ready than the list holds, the next wait starts where
      * this one stopped, so the slots at the end of the array are not
-     * starved by those at the front. */
+     * starved by those at the front.  The walk is two plain ranges (from
+     * the start slot to the end, then from 0 up to it), and it stops as
+     * soon as it has met the n slots poll() counted: the only per-slot
+     * work in userspace is that one look at revents, which the kernel has
+     * just written for every slot anyway. */
     size_t found = 0;
     size_t start = ps->first_slot < ps->count ? ps->first_slot : 0;
+    size_t stopped_at = 0;
     ps->first_slot = 0;
     ps->walking = true;
-    for (size_t i = 0; i < ps->count && n > 0; i++) {
-        size_t slot = (start + i) % ps->count;
-        struct pollfd *p = &ps->fds[slot];
-        if (p->revents == 0)
-            continue;
-        n--;
-        if (found == ready_max) {
-            ps->first_slot = slot;
-            break;
-        }
-        struct loop_io *io = ps->watchers[slot];
-        ready[found].io = io;
-        ready[found].revents = poll_revents_to_loop(p->revents, io->events);
-        found++;
-    }
+    if (!poll_collect(ps, start, ps->count, &n, ready, ready_max, &found, &stopped_at) ||
+        !poll_collect(ps, 0, start, &n, ready, ready_max, &found, &stopped_at))
+        ps->first_slot = stopped_at;
     ps->walking = false;
     return (int)found;
 }

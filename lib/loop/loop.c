@@ -30,16 +30,22 @@
  * timer is due, find nothing to run and wait again for 0 ms — a spin.  A
  * timer's due time is measured from the real clock when it is started
  * (not from the cached loop_now_ns()), so it never fires early even when
- * started at the end of a long callback.  The timer phase runs only timers
- * that were already started when the phase began: a timer that restarts
- * itself with delay 0 runs again next turn, not in an endless loop now.
+ * started at the end of a long callback.  The timer phase runs one batch,
+ * fixed when the phase begins: the timers due by then that were already
+ * started (struct timer_batch).  A timer that a callback starts — even
+ * with delay 0, even one that restarts itself — joins the next turn's
+ * batch, so one phase cannot run for ever, and the wait in between lets
+ * ready fds have their turn.
  *
  * Instrumentation.  Every probe call of the loop is in this file, on the
  * seams of the diagram: around the wait (POLL_ENTER/RETURN, the thread
  * shown as blocked in poll), after collect (READY), around each callback
  * (DISPATCH_BEGIN/END, handler time) and for each timer (TIMER_FIRE with
  * its lateness).  QUEUED is published as the turn drains, so a reader sees
- * it count down.  With no probe thread all of it is skipped.
+ * it count down; its parts are counted in one place, struct loop_queue and
+ * the queue_*() functions, which the loop itself never reads.  With no
+ * probe thread all of it is skipped, and with the probes compiled out
+ * (make PROBES=0) the loop runs the same callbacks in the same order.
  */
 #include "loop/loop.h"
 
@@ -54,6 +60,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "loop/backend.h"
+#include "loop/loop_internal.h"
 #include "loop/timer_heap.h"
 #include "loop/wakeup.h"
 #include "probe/probe.h"
@@ -61,6 +68,30 @@
 /* loop_stop() may be called from a signal handler; that is only safe if
  * the flag is a lock-free atomic. */
 _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "loop_stop() needs a lock-free atomic bool");
+
+/* Which timers one timer phase fires: those due by due_ns (the time the
+ * phase began) that were started before order_end (the start stamp the
+ * next timer would get).  See "Timers" above. */
+struct timer_batch {
+    uint64_t due_ns;
+    uint64_t order_end;
+};
+
+/* The gauges loop_publish_queue() keeps up to date. */
+enum { LOOP_QUEUE_GAUGES = 5 };
+
+/* The parts of the QUEUED gauge that the loop itself has to count (the
+ * worker pool counts its completions).  Kept up to date only while the
+ * loop is instrumented. */
+struct loop_queue {
+    size_t undispatched;         /* ready entries after ready_next, not cancelled */
+    size_t timers_expired;       /* timers of `expired` not run (or stopped) yet */
+    bool counting_timers;        /* `expired` describes this turn's due timers */
+    struct timer_batch expired;  /* which timers timers_expired counts */
+    /* What the gauges show now, so that publishing (once per dispatch)
+     * stores only what changed; -1: not published yet. */
+    int64_t shown[LOOP_QUEUE_GAUGES];
+};
 
 struct loop {
     /* The backend chosen at loop_new(), and its private state. */
@@ -74,7 +105,7 @@ struct loop {
     /* Time and turns. */
     uint64_t now_ns;             /* cached clock, see loop_now_ns() */
     uint64_t turns;              /* turns completed */
-    uint64_t turn_wait_ns;       /* time this turn spent in the wait */
+    uint64_t busy_since_ns;      /* when the last wait returned (for LOOP_BUSY_NS) */
     bool in_turn;                /* a turn is running (no nesting) */
     atomic_bool stop_requested;  /* set by loop_stop(), read by loop_run() */
 
@@ -89,16 +120,14 @@ struct loop {
     struct backend_event ready[LOOP_MAX_READY_PER_TURN];
     size_t ready_count;          /* entries the wait produced */
     size_t ready_next;           /* the next entry to dispatch */
-    size_t undispatched;         /* entries after ready_next not cancelled */
 
-    /* Timers. */
+    /* Timers, and the batch the running timer phase may fire. */
     struct timer_heap timers;
     uint64_t next_timer_order;   /* start-order stamp for the next timer */
-    /* The expired timers counted for QUEUED: those due at expired_at_ns
-     * and started before expired_order_end.  expired_at_ns == 0: none. */
-    size_t timers_expired;
-    uint64_t expired_at_ns;
-    uint64_t expired_order_end;
+    struct timer_batch batch;
+
+    /* Instrumentation only; never read to decide what runs. */
+    struct loop_queue queue;
 
     /* Cross-thread: the wakeup doorbell and the worker pool's count. */
     struct wakeup wakeup;
@@ -114,41 +143,101 @@ _Static_assert(sizeof loop_backends / sizeof loop_backends[0] + 1 ==
                "every backend needs a name and every name a backend");
 
 /* ---------------------------------------------------------------------
- * Instrumentation helpers: what QUEUED is made of, published in one place.
+ * Timer batches: the rule of the timer phase.
  */
+
+static bool timer_in_batch(const struct loop_timer *timer, const struct timer_batch *batch)
+{
+    return timer->due_ns <= batch->due_ns && timer->order < batch->order_end;
+}
+
+/* The batch of timers due at `now` among those started so far. */
+static struct timer_batch loop_batch_at(const struct loop *loop, uint64_t now)
+{
+    return (struct timer_batch){ .due_ns = now, .order_end = loop->next_timer_order };
+}
+
+/* ---------------------------------------------------------------------
+ * Instrumentation: what QUEUED is made of, counted and published here and
+ * nowhere else.  Every function returns at once when the loop has no
+ * probe, so none of this costs anything then.
+ */
+
+static void queue_show(struct loop *loop, int slot, enum probe_gauge gauge, int64_t value)
+{
+    if (loop->queue.shown[slot] == value)
+        return;
+    loop->queue.shown[slot] = value;
+    probe_gauge_set(loop->probe, gauge, value);
+}
 
 static void loop_publish_queue(struct loop *loop)
 {
     if (loop->probe == NULL)
         return;
     size_t completions = loop->pending_source ? loop->pending_source(loop->pending_data) : 0;
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)loop->undispatched);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)loop->timers_expired);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
-    probe_gauge_set(loop->probe, PROBE_GAUGE_QUEUED,
-                    (int64_t)(loop->undispatched + loop->timers_expired + completions));
-    probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
-                    (int64_t)timer_heap_count(&loop->timers));
+    const struct loop_queue *q = &loop->queue;
+    queue_show(loop, 0, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)q->undispatched);
+    queue_show(loop, 1, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)q->timers_expired);
+    queue_show(loop, 2, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
+    queue_show(loop, 3, PROBE_GAUGE_QUEUED,
+               (int64_t)(q->undispatched + q->timers_expired + completions));
+    queue_show(loop, 4, PROBE_GAUGE_TIMERS_PENDING, (int64_t)timer_heap_count(&loop->timers));
 }
 
-/* ---------------------------------------------------------------------
- * Timers that are due and waiting for the timer phase (for QUEUED).
- */
-
-/* Counts the timers due now; remembers which ones, so that stopping one
- * of them before it runs can take it off the count. */
-static void loop_count_expired_timers(struct loop *loop)
+/* TIMERS_PENDING, refreshed whenever a timer starts or stops. */
+static void queue_timers_pending(struct loop *loop)
 {
-    loop->timers_expired = timer_heap_count_due(&loop->timers, loop->now_ns);
-    loop->expired_at_ns = loop->now_ns;
-    loop->expired_order_end = loop->next_timer_order;
+    if (loop->probe != NULL)
+        queue_show(loop, 4, PROBE_GAUGE_TIMERS_PENDING,
+                   (int64_t)timer_heap_count(&loop->timers));
 }
 
-/* True if timer is one of those counted by loop_count_expired_timers(). */
-static bool loop_timer_counted_expired(const struct loop *loop, const struct loop_timer *timer)
+/* The wait produced n entries, none dispatched yet. */
+static void queue_ready(struct loop *loop, size_t n)
 {
-    return loop->expired_at_ns != 0 && timer->due_ns <= loop->expired_at_ns &&
-           timer->order < loop->expired_order_end;
+    if (loop->probe != NULL)
+        loop->queue.undispatched = n;
+}
+
+/* One entry left the undispatched part: dispatched, or its watcher stopped. */
+static void queue_entry_done(struct loop *loop)
+{
+    if (loop->probe == NULL)
+        return;
+    assert(loop->queue.undispatched > 0);
+    loop->queue.undispatched--;
+}
+
+/* Counts the timers of `batch` as expired, waiting to run.  Visits only
+ * the due timers (timer_heap_count_due), so it costs what running them
+ * will cost anyway. */
+static void queue_count_timers(struct loop *loop, struct timer_batch batch)
+{
+    if (loop->probe == NULL)
+        return;
+    loop->queue.expired = batch;
+    loop->queue.counting_timers = true;
+    loop->queue.timers_expired = timer_heap_count_due(&loop->timers, batch.due_ns);
+}
+
+/* A timer left the heap (fired or stopped): if it was counted, uncount it. */
+static void queue_timer_gone(struct loop *loop, const struct loop_timer *timer)
+{
+    if (loop->probe == NULL || !loop->queue.counting_timers ||
+        !timer_in_batch(timer, &loop->queue.expired))
+        return;
+    assert(loop->queue.timers_expired > 0);
+    loop->queue.timers_expired--;
+}
+
+/* The timer phase is over: every counted timer has run or was stopped. */
+static void queue_timers_done(struct loop *loop)
+{
+    if (loop->probe == NULL)
+        return;
+    assert(loop->queue.timers_expired == 0);
+    loop->queue.counting_timers = false;
 }
 
 /* ---------------------------------------------------------------------
@@ -157,12 +246,11 @@ static bool loop_timer_counted_expired(const struct loop *loop, const struct loo
 
 /* The wait may sleep until the nearest timer is due, and no longer than
  * the caller allows (-1: no limit from the caller). */
-static int loop_wait_timeout(const struct loop *loop, int caller_timeout_ms)
+static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_timeout_ms)
 {
     int timeout_ms = -1;
     const struct loop_timer *next = timer_heap_peek(&loop->timers);
     if (next != NULL) {
-        uint64_t now = clock_now_ns();
         if (next->due_ns <= now) {
             timeout_ms = 0;
         } else {
@@ -177,26 +265,39 @@ static int loop_wait_timeout(const struct loop *loop, int caller_timeout_ms)
 }
 
 /* 1. wait: sleep in the backend.  Returns the number of ready entries it
- * wrote to loop->ready, or a negative errno. */
+ * wrote to loop->ready, or a negative errno.
+ *
+ * Two clock readings, one on each side of the sleep, serve everything
+ * that needs the time here: the timeout to the nearest timer, the busy
+ * time since the previous wait, the events and thread state around the
+ * wait, and loop_now_ns(). */
 static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
 {
-    int timeout_ms = loop_wait_timeout(loop, caller_timeout_ms);
+    uint64_t before = clock_now_ns();
+    int timeout_ms = loop_wait_timeout(loop, before, caller_timeout_ms);
 
     /* While we sleep nothing is ready: READY drops to 0, the thread shows
      * as blocked in poll. */
-    probe_gauge_set(loop->probe, PROBE_GAUGE_READY, 0);
-    probe_emit(loop->probe_thread, PROBE_EV_POLL_ENTER, -1,
-               timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms, 0);
-    probe_block_begin(loop->probe_thread, PROBE_CALL_POLL, -1);
-    uint64_t wait_start = clock_now_ns();
+    if (loop->probe != NULL) {
+        probe_gauge_add(loop->probe, PROBE_GAUGE_LOOP_BUSY_NS,
+                        (int64_t)(before - loop->busy_since_ns));
+        probe_gauge_set(loop->probe, PROBE_GAUGE_READY, 0);
+        probe_emit_at(loop->probe_thread, before, PROBE_EV_POLL_ENTER, -1,
+                      timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms, 0);
+        probe_block_begin_at(loop->probe_thread, before, PROBE_CALL_POLL, -1);
+    }
 
     int n = loop->backend->wait(loop->backend_state, timeout_ms, loop->ready,
                                 LOOP_MAX_READY_PER_TURN);
 
-    loop->now_ns = clock_now_ns();
-    loop->turn_wait_ns = loop->now_ns - wait_start;
-    probe_block_end(loop->probe_thread, PROBE_CALL_POLL, -1);
-    probe_emit(loop->probe_thread, PROBE_EV_POLL_RETURN, -1, n > 0 ? (uint64_t)n : 0, 0);
+    uint64_t after = clock_now_ns();
+    loop->now_ns = after;
+    loop->busy_since_ns = after;
+    if (loop->probe != NULL) {
+        probe_block_end_at(loop->probe_thread, after, PROBE_CALL_POLL, -1);
+        probe_emit_at(loop->probe_thread, after, PROBE_EV_POLL_RETURN, -1,
+                      n > 0 ? (uint64_t)n : 0, 0);
+    }
 
     /* A signal interrupted the sleep: nothing is ready, and the turn goes
      * on to the timers as after a timeout. */
@@ -210,10 +311,12 @@ static void loop_phase_collect(struct loop *loop, size_t n)
 {
     loop->ready_count = n;
     loop->ready_next = 0;
-    loop->undispatched = n;
-    loop_count_expired_timers(loop);
 
     if (loop->probe != NULL) {
+        /* QUEUED while dispatching: these entries, and the timers already
+         * due that the timer phase will run. */
+        queue_ready(loop, n);
+        queue_count_timers(loop, loop_batch_at(loop, loop->now_ns));
         probe_gauge_set(loop->probe, PROBE_GAUGE_READY, (int64_t)n);
         probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_LAST_READY, (int64_t)n);
         probe_hist_record(loop->probe, PROBE_HIST_POLL_READY, n);
@@ -221,41 +324,47 @@ static void loop_phase_collect(struct loop *loop, size_t n)
     }
 }
 
-/* Runs one watcher's callback, timed when instrumented. */
-static void loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents)
+/* Runs one watcher's callback, timed when instrumented.  `start` is when
+ * it begins (the previous callback's end: callbacks run back to back);
+ * returns when it ended, or 0 when not instrumented. */
+static uint64_t loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents,
+                                  uint64_t start)
 {
     if (loop->probe_thread == NULL) {
         io->cb(loop, io, revents);
-        return;
+        return 0;
     }
     int fd = io->fd;    /* the callback may free io */
-    /* One clock read per edge, shared by the event and the duration. */
-    uint64_t start = clock_now_ns();
     probe_emit_at(loop->probe_thread, start, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
     io->cb(loop, io, revents);
     uint64_t end = clock_now_ns();
     uint64_t duration = end - start;
     probe_emit_at(loop->probe_thread, end, PROBE_EV_DISPATCH_END, fd, revents, duration);
     probe_hist_record(loop->probe, PROBE_HIST_DISPATCH_NS, duration);
+    return end;
 }
 
 /* 3. dispatch: every entry of the ready list, in order. */
 static void loop_phase_dispatch(struct loop *loop)
 {
+    /* One clock reading per callback: the end of one is the start of the
+     * next (what lies between is this loop's bookkeeping, nanoseconds),
+     * and the first starts when the wait returned. */
+    uint64_t start = loop->now_ns;
     while (loop->ready_next < loop->ready_count) {
         /* Advance first: from here on this entry is not "undispatched",
          * and a stop inside the callback only scans entries after it. */
         struct backend_event event = loop->ready[loop->ready_next++];
         if (event.io == NULL)
             continue;   /* its watcher was stopped earlier in this turn */
-        loop->undispatched--;
+        queue_entry_done(loop);
         loop_publish_queue(loop);
 
         /* The watcher may have been modified since the wait: deliver only
          * what it still asks for (errors always). */
         unsigned revents = event.revents & (event.io->events | LOOP_ERROR);
         if (revents != 0)
-            loop_dispatch_one(loop, event.io, revents);
+            start = loop_dispatch_one(loop, event.io, revents, start);
     }
     loop->ready_count = 0;
     loop->ready_next = 0;
@@ -274,29 +383,34 @@ static void loop_fire_timer(struct loop *loop, struct loop_timer *timer)
     timer->cb(loop, timer);
 }
 
-/* 4. timers: run every timer that is due, earliest first. */
-static void loop_phase_timers(struct loop *loop)
+/* 4. timers: run this phase's batch, earliest first.  `dispatched`: the
+ * dispatch phase ran callbacks (so time has passed since the wait). */
+static void loop_phase_timers(struct loop *loop, bool dispatched)
 {
     /* Callbacks took time since the wait returned; timers that fell due
-     * meanwhile run now rather than one wait later. */
-    loop->now_ns = clock_now_ns();
-    loop_count_expired_timers(loop);
+     * meanwhile run now rather than one wait later.  (With no callback
+     * run, the time of the wait's return is still fresh.)  The batch is
+     * fixed here: see "Timers" at the top of this file. */
+    if (dispatched)
+        loop->now_ns = clock_now_ns();
+    loop->batch = loop_batch_at(loop, loop->now_ns);
+    queue_count_timers(loop, loop->batch);
     loop_publish_queue(loop);
 
     for (;;) {
         struct loop_timer *timer = timer_heap_peek(&loop->timers);
-        /* Stop at the first timer that is not due, or that was started
-         * during this phase (see "Timers" at the top).  Because the heap
-         * is ordered by (due, start order), no counted timer is behind it. */
-        if (timer == NULL || !loop_timer_counted_expired(loop, timer))
+        /* The heap is ordered by (due, start order), so once the earliest
+         * timer is outside the batch, every other one is too: a timer due
+         * later is later in the heap, and one started during this phase
+         * is due no earlier than batch.due_ns, behind the batch's own. */
+        if (timer == NULL || !timer_in_batch(timer, &loop->batch))
             break;
         timer_heap_remove(&loop->timers, timer);
-        loop->timers_expired--;
+        queue_timer_gone(loop, timer);
         loop_publish_queue(loop);
         loop_fire_timer(loop, timer);
     }
-    assert(loop->timers_expired == 0);
-    loop->expired_at_ns = 0;
+    queue_timers_done(loop);
     loop_publish_queue(loop);
 }
 
@@ -305,21 +419,16 @@ static int loop_turn(struct loop *loop, int timeout_ms)
 {
     assert(!loop->in_turn);     /* loop_run() from inside a callback */
     loop->in_turn = true;
-    uint64_t turn_start = clock_now_ns();
 
     int n = loop_phase_wait(loop, timeout_ms);      /* 1. wait     */
     if (n >= 0) {
         loop_phase_collect(loop, (size_t)n);        /* 2. collect  */
         loop_phase_dispatch(loop);                  /* 3. dispatch */
-        loop_phase_timers(loop);                    /* 4. timers   */
+        loop_phase_timers(loop, n > 0);             /* 4. timers   */
     }
 
     loop->turns++;
-    if (loop->probe != NULL) {
-        uint64_t busy = clock_now_ns() - turn_start - loop->turn_wait_ns;
-        probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_TURNS, (int64_t)loop->turns);
-        probe_gauge_add(loop->probe, PROBE_GAUGE_LOOP_BUSY_NS, (int64_t)busy);
-    }
+    probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_TURNS, (int64_t)loop->turns);
     loop->in_turn = false;
     return n < 0 ? n : 0;
 }
@@ -382,6 +491,9 @@ int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
     loop->probe_thread = probe;
     loop->probe = probe_thread_probe(probe);
     loop->now_ns = clock_now_ns();
+    loop->busy_since_ns = loop->now_ns;
+    for (int i = 0; i < LOOP_QUEUE_GAUGES; i++)
+        loop->queue.shown[i] = -1;
     atomic_init(&loop->stop_requested, false);
     timer_heap_init(&loop->timers);
 
@@ -391,7 +503,7 @@ int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
         return rc;
     }
     /* The doorbell exists from the start, so loop_wakeup() always works;
-     * loop_wakeup_init() only sets what runs when it rings. */
+     * loop_set_wakeup_handler() only sets what runs when it rings. */
     rc = wakeup_open(&loop->wakeup, loop, NULL, NULL);
     if (rc < 0) {
         ops->close(loop->backend_state);
@@ -489,7 +601,7 @@ static void loop_forget_ready(struct loop *loop, const struct loop_io *io)
     for (size_t i = loop->ready_next; i < loop->ready_count; i++) {
         if (loop->ready[i].io == io) {
             loop->ready[i].io = NULL;
-            loop->undispatched--;
+            queue_entry_done(loop);
         }
     }
 }
@@ -550,21 +662,16 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t dela
         fputs("evlab: out of memory starting a timer\n", stderr);
         abort();
     }
-    if (loop->probe != NULL)
-        probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
-                        (int64_t)timer_heap_count(&loop->timers));
+    queue_timers_pending(loop);
 }
 
 void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
 {
     if (!loop_timer_active(timer))
         return;
-    if (loop_timer_counted_expired(loop, timer))
-        loop->timers_expired--;     /* it will not run after all */
     timer_heap_remove(&loop->timers, timer);
-    if (loop->probe != NULL)
-        probe_gauge_set(loop->probe, PROBE_GAUGE_TIMERS_PENDING,
-                        (int64_t)timer_heap_count(&loop->timers));
+    queue_timer_gone(loop, timer);      /* it will not run after all */
+    queue_timers_pending(loop);
 }
 
 bool loop_timer_active(const struct loop_timer *timer)
@@ -581,11 +688,11 @@ uint64_t loop_now_ns(const struct loop *loop)
     return loop->now_ns;
 }
 
-int loop_wakeup_init(struct loop *loop, void (*on_wakeup)(struct loop *, void *), void *data)
+void loop_set_wakeup_handler(struct loop *loop, void (*on_wakeup)(struct loop *, void *),
+                             void *data)
 {
     loop->wakeup.cb = on_wakeup;
     loop->wakeup.data = data;
-    return 0;
 }
 
 void loop_wakeup(struct loop *loop)
@@ -614,7 +721,7 @@ void loop_set_pending_source(struct loop *loop, size_t (*pending)(void *), void 
     loop->pending_data = data;
 }
 
-struct probe_thread *loop_probe(struct loop *loop)
+struct probe_thread *loop_probe_thread(const struct loop *loop)
 {
     return loop->probe_thread;
 }

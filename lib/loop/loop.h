@@ -15,7 +15,9 @@
  * around each callback, TIMER_FIRE with its lateness; the READY gauge is
  * what the wait returned, QUEUED is what of this turn is still waiting
  * (undispatched ready events + expired timers not yet run + completions
- * posted by the worker pool not yet delivered).
+ * posted by the worker pool not yet delivered).  The loop decides nothing
+ * by the instrumentation: built with the probes compiled out (make
+ * PROBES=0) it runs exactly the same callbacks in the same order.
  *
  * Watchers and timers are owned by the caller (embed them in your
  * connection struct); the loop only links them.  Stopping a watcher from
@@ -104,34 +106,20 @@ void loop_stop(struct loop *loop);
 uint64_t loop_now_ns(const struct loop *loop);
 
 /* Safe from any thread and from signal handlers: makes a blocked wait
- * return so the loop notices loop_stop() or new completions.  on_wakeup
- * (may be NULL) runs on the loop thread. */
-int  loop_wakeup_init(struct loop *loop, void (*on_wakeup)(struct loop *, void *), void *data);
+ * return so the loop notices loop_stop() or new completions. */
 void loop_wakeup(struct loop *loop);
+/* What runs on the loop thread after loop_wakeup() (NULL: nothing, the
+ * default).  The doorbell itself exists from loop_new() on; this only
+ * chooses the handler. */
+void loop_set_wakeup_handler(struct loop *loop, void (*on_wakeup)(struct loop *, void *),
+                             void *data);
 
-/* Counts callers need for the QUEUED gauge and for tests. */
+/* Counts for callers and tests. */
 size_t loop_active_io_count(const struct loop *loop);
 size_t loop_active_timer_count(const struct loop *loop);
 uint64_t loop_turns(const struct loop *loop);
 
-/* The worker pool adds its waiting completions to QUEUED through this. */
-void loop_set_pending_source(struct loop *loop, size_t (*pending)(void *), void *data);
-
-struct probe_thread *loop_probe(struct loop *loop);
-
-/* --- Added for the loop's own helpers (wakeup.c, worker_pool.c). ------ */
-
-/* Like loop_io_start(), for a watcher the loop needs for itself (the
- * wakeup eventfd, the worker pool's completion eventfd): it is dispatched
- * like any other but is not counted by loop_active_io_count(), so it does
- * not by itself keep loop_run() going.  Stop it with loop_io_stop(). */
-int  loop_io_start_internal(struct loop *loop, struct loop_io *io, unsigned events);
-
-/* An outstanding request (a job submitted to a worker, whose done() has
- * not run yet) keeps loop_run() going even when no watcher or timer is
- * active, so its continuation is never lost.  Loop thread only; each
- * begin is matched by exactly one end. */
-void loop_request_begin(struct loop *loop);
-void loop_request_end(struct loop *loop);
+/* The loop's own helpers (wakeup.c, worker_pool.c) use a few more hooks;
+ * they are in loop_internal.h, private to lib/loop/. */
 
 #endif

@@ -19,6 +19,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "loop/loop_internal.h"
+
 /* Runs on the loop thread when the counter is not zero. */
 static void wakeup_on_readable(struct loop *loop, struct loop_io *io, unsigned revents)
 {

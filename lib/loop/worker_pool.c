@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "loop/loop.h"
+#include "loop/loop_internal.h"
 #include "loop/wakeup.h"
 #include "probe/probe.h"
 
@@ -301,7 +302,7 @@ int worker_pool_submit(struct worker_pool *pool, struct worker_job *job, int fd_
     }
     /* The gauge and the event are updated under the lock, so a worker's
      * -1 and WORK_DONE can never come before this +1 and WORK_SUBMIT. */
-    probe_emit(loop_probe(pool->loop), PROBE_EV_WORK_SUBMIT, fd_for_probe, 0, 0);
+    probe_emit(loop_probe_thread(pool->loop), PROBE_EV_WORK_SUBMIT, fd_for_probe, 0, 0);
     probe_gauge_add(pool->probe, PROBE_GAUGE_WORK_QUEUED, 1);
     job_list_push(&pool->jobs, job);
     atomic_fetch_add(&pool->jobs_queued, 1);

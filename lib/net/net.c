@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/limits.h"
 
 int net_listen(const char *addr, int port, int backlog, bool nonblocking,
                char *err, size_t err_len)
@@ -180,14 +181,12 @@ int net_write_all(int fd, const void *buf, size_t len)
 
 void net_lingering_close(int fd)
 {
-    /* Bounds: at most half a second and 1 MiB of discarded input, so a
-     * client that keeps sending cannot keep us here. */
-    enum { LINGER_MS = 500, LINGER_BYTES = 1 << 20 };
+    /* Bounds (limits.h): a client that keeps sending cannot keep us here. */
     shutdown(fd, SHUT_WR);
-    uint64_t deadline = clock_now_ns() + (uint64_t)LINGER_MS * 1000000u;
+    uint64_t deadline = clock_now_ns() + (uint64_t)SERVER_LINGER_MS * 1000000u;
     size_t discarded = 0;
     char sink[4096];
-    while (discarded < LINGER_BYTES) {
+    while (discarded < SERVER_LINGER_MAX_BYTES) {
         uint64_t now = clock_now_ns();
         if (now >= deadline)
             break;

@@ -110,6 +110,19 @@ void histogram_record(struct histogram *h, uint64_t value)
     max_update(&h->max, value);
 }
 
+void histogram_record_owned(struct histogram *h, uint64_t value)
+{
+    _Atomic uint64_t *bucket = &h->buckets[histogram_bucket_index(value)];
+    atomic_store_explicit(bucket, atomic_load_explicit(bucket, relaxed) + 1, relaxed);
+    atomic_store_explicit(&h->count, atomic_load_explicit(&h->count, relaxed) + 1, relaxed);
+    uint64_t sum = atomic_load_explicit(&h->sum, relaxed);
+    atomic_store_explicit(&h->sum, sum > UINT64_MAX - value ? UINT64_MAX : sum + value, relaxed);
+    if (value < atomic_load_explicit(&h->min, relaxed))
+        atomic_store_explicit(&h->min, value, relaxed);
+    if (value > atomic_load_explicit(&h->max, relaxed))
+        atomic_store_explicit(&h->max, value, relaxed);
+}
+
 void histogram_merge(struct histogram *into, const struct histogram *from)
 {
     uint64_t count = atomic_load_explicit(&from->count, relaxed);

@@ -46,6 +46,7 @@ struct probe_thread {
     struct probe *probe;
     struct probe_ring *ring;      /* NULL: no ring was free, events drop */
     struct probe_slot *slots;     /* this ring's PROBE_RING_EVENTS slots */
+    struct histogram *handler_ns; /* this ring's own handler histogram */
     uint64_t next;                /* index of the next event we write */
     int tid;
     uint64_t block_start_ns;      /* when probe_block_begin() ran */
@@ -317,7 +318,8 @@ int64_t probe_gauge_get(const struct probe *probe, enum probe_gauge gauge)
     assert((unsigned)gauge < PROBE_GAUGE_COUNT);
     if (probe == NULL)
         return 0;
-    return atomic_load_explicit(&probe->seg->gauges[gauge], relaxed);
+    /* Some gauges are partly counted in the rings (probe_layout.h). */
+    return probe_segment_gauge(probe->seg, gauge);
 }
 
 void probe_hist_record(struct probe *probe, enum probe_hist hist, uint64_t value)
@@ -410,6 +412,11 @@ struct probe_thread *probe_thread_begin(struct probe *probe, const char *role)
         struct probe_ring *ring = &seg->rings[index];
         thread->ring = ring;
         thread->slots = seg->slots[index];
+        thread->handler_ns = &seg->ring_handler_ns[index];
+        /* The segment starts zero-filled; an empty histogram also needs
+         * min = UINT64_MAX, written before ever_used is published. */
+        if (atomic_load_explicit(&ring->ever_used, relaxed) == 0)
+            atomic_store_explicit(&thread->handler_ns->min, UINT64_MAX, relaxed);
         thread->next = atomic_load_explicit(&ring->head, relaxed);
         atomic_store_explicit(&ring->tid, thread->tid, relaxed);
         ring_set_role(ring, role != NULL ? role : "");
@@ -435,6 +442,7 @@ void probe_thread_end(struct probe_thread *thread)
     uint64_t now = clock_now_ns();
     event_write(thread, now, PROBE_EV_THREAD_EXIT, -1, (uint64_t)thread->tid, 0);
     if (thread->ring != NULL) {
+        atomic_store_explicit(&thread->ring->in_handler, 0, relaxed);
         ring_set_state(thread, PROBE_STATE_EXITED, PROBE_CALL_NONE, 0, -1, now);
         /* Release: the next owner sees our last head (see ring_claim). */
         atomic_store_explicit(&thread->ring->in_use, 0, release);
@@ -463,11 +471,22 @@ void probe_emit_at(struct probe_thread *thread, uint64_t t_ns, enum probe_event_
     event_write(thread, t_ns, kind, fd, a, b);
 }
 
+uint64_t probe_clock_ns(const struct probe_thread *thread)
+{
+    return thread != NULL ? clock_now_ns() : 0;
+}
+
 void probe_block_begin(struct probe_thread *thread, enum probe_call call, int fd)
+{
+    if (thread != NULL)
+        probe_block_begin_at(thread, clock_now_ns(), call, fd);
+}
+
+void probe_block_begin_at(struct probe_thread *thread, uint64_t now, enum probe_call call,
+                          int fd)
 {
     if (thread == NULL)
         return;
-    uint64_t now = clock_now_ns();
     thread->block_start_ns = now;
     ring_set_state(thread, PROBE_STATE_BLOCKED, call, 0, fd, now);
     event_write(thread, now, PROBE_EV_BLOCK_BEGIN, fd, call, 0);
@@ -475,9 +494,14 @@ void probe_block_begin(struct probe_thread *thread, enum probe_call call, int fd
 
 void probe_block_end(struct probe_thread *thread, enum probe_call call, int fd)
 {
+    if (thread != NULL)
+        probe_block_end_at(thread, clock_now_ns(), call, fd);
+}
+
+void probe_block_end_at(struct probe_thread *thread, uint64_t now, enum probe_call call, int fd)
+{
     if (thread == NULL)
         return;
-    uint64_t now = clock_now_ns();
     uint64_t blocked = now - thread->block_start_ns;
     /* Back to what the thread was doing before it blocked. */
     if (thread->in_handler)
@@ -490,29 +514,53 @@ void probe_block_end(struct probe_thread *thread, enum probe_call call, int fd)
 
 void probe_handler_begin(struct probe_thread *thread, int fd, unsigned route)
 {
+    if (thread != NULL)
+        probe_handler_begin_at(thread, clock_now_ns(), fd, route);
+}
+
+void probe_handler_begin_at(struct probe_thread *thread, uint64_t now, int fd, unsigned route)
+{
     if (thread == NULL)
         return;
-    uint64_t now = clock_now_ns();
     thread->in_handler = true;
     thread->handler_route = route;
     thread->handler_fd = fd;
     thread->handler_start_ns = now;
     ring_set_state(thread, PROBE_STATE_HANDLER, PROBE_CALL_NONE, route, fd, now);
-    probe_gauge_add(thread->probe, PROBE_GAUGE_HANDLERS_RUNNING, 1);
+    /* Counted in our own ring with a plain store (probe_layout.h,
+     * "Per-thread counts"); a thread without a ring uses the gauge. */
+    if (thread->ring != NULL)
+        atomic_store_explicit(&thread->ring->in_handler, 1, relaxed);
+    else
+        probe_gauge_add(thread->probe, PROBE_GAUGE_HANDLERS_RUNNING, 1);
     event_write(thread, now, PROBE_EV_HANDLER_BEGIN, fd, route, 0);
 }
 
 void probe_handler_end(struct probe_thread *thread, int fd, unsigned route)
 {
+    if (thread != NULL)
+        probe_handler_end_at(thread, clock_now_ns(), fd, route);
+}
+
+void probe_handler_end_at(struct probe_thread *thread, uint64_t now, int fd, unsigned route)
+{
     if (thread == NULL)
         return;
-    uint64_t now = clock_now_ns();
     uint64_t ran = thread->in_handler ? now - thread->handler_start_ns : 0;
     thread->in_handler = false;
     ring_set_state(thread, PROBE_STATE_IDLE, PROBE_CALL_NONE, 0, -1, now);
-    probe_gauge_add(thread->probe, PROBE_GAUGE_HANDLERS_RUNNING, -1);
-    probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, 1);
-    probe_hist_record(thread->probe, PROBE_HIST_HANDLER_NS, ran);
+    struct probe_ring *ring = thread->ring;
+    if (ring != NULL) {
+        /* One writer per ring: load and store, no locked instruction. */
+        atomic_store_explicit(&ring->in_handler, 0, relaxed);
+        atomic_store_explicit(&ring->requests_done,
+                              atomic_load_explicit(&ring->requests_done, relaxed) + 1, relaxed);
+        histogram_record_owned(thread->handler_ns, ran);
+    } else {
+        probe_gauge_add(thread->probe, PROBE_GAUGE_HANDLERS_RUNNING, -1);
+        probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, 1);
+        probe_hist_record(thread->probe, PROBE_HIST_HANDLER_NS, ran);
+    }
     event_write(thread, now, PROBE_EV_HANDLER_END, fd, route, ran);
 }
 

@@ -58,7 +58,7 @@
 
 #include "histogram.h"
 
-#define PROBE_LAYOUT_VERSION 2   /* 2: client gauges and histogram */
+#define PROBE_LAYOUT_VERSION 3   /* 2: client gauges and histogram; 3: buffer bytes */
 #define PROBE_NAME_MAX       48   /* segment name, without the "evlab." prefix */
 #define PROBE_MODEL_MAX      16
 #define PROBE_ROLE_MAX       16
@@ -132,6 +132,8 @@ enum probe_gauge {
     PROBE_GAUGE_ACCEPT_PAUSES,     /* EMFILE/ENFILE episodes                  */
     PROBE_GAUGE_READS_PAUSED,      /* loop: connections paused by backpressure */
     PROBE_GAUGE_OUTPUT_QUEUED,     /* bytes written by handlers, not yet sent */
+    PROBE_GAUGE_BUFFER_BYTES,      /* loop: memory the connections' buffers hold
+                                      now (0 when every connection is idle) */
     /* A load generator (model "load", see load_run.h) publishes these. */
     PROBE_GAUGE_CLIENT_ERRORS,     /* failed requests and connections         */
     PROBE_GAUGE_COUNT
@@ -200,6 +202,24 @@ void probe_block_end(struct probe_thread *thread, enum probe_call call, int fd);
 void probe_handler_begin(struct probe_thread *thread, int fd, unsigned route);
 void probe_handler_end(struct probe_thread *thread, int fd, unsigned route);
 
+/* The same four with a timestamp the caller already took.  A clock read
+ * is the most expensive thing a probe does (tens of ns, more than all the
+ * stores of an event), so a caller that times several moments in a row
+ * takes each once and passes it on: the loop uses one reading for the end
+ * of its wait and everything that happens then (loop.c), and one for the
+ * end of a handler and the start of the next (loop_connection.c). */
+void probe_block_begin_at(struct probe_thread *thread, uint64_t t_ns, enum probe_call call,
+                          int fd);
+void probe_block_end_at(struct probe_thread *thread, uint64_t t_ns, enum probe_call call,
+                        int fd);
+void probe_handler_begin_at(struct probe_thread *thread, uint64_t t_ns, int fd,
+                            unsigned route);
+void probe_handler_end_at(struct probe_thread *thread, uint64_t t_ns, int fd, unsigned route);
+
+/* clock_now_ns() when thread is instrumented, else 0 without reading the
+ * clock: for timestamps taken only to pass to the _at functions. */
+uint64_t probe_clock_ns(const struct probe_thread *thread);
+
 void    probe_gauge_add(struct probe *probe, enum probe_gauge gauge, int64_t delta);
 void    probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value);
 int64_t probe_gauge_get(const struct probe *probe, enum probe_gauge gauge);
@@ -245,6 +265,18 @@ static inline void probe_handler_begin(struct probe_thread *t, int fd, unsigned 
 { (void)t; (void)fd; (void)r; }
 static inline void probe_handler_end(struct probe_thread *t, int fd, unsigned r)
 { (void)t; (void)fd; (void)r; }
+static inline void probe_block_begin_at(struct probe_thread *t, uint64_t ts, enum probe_call c,
+                                        int fd)
+{ (void)t; (void)ts; (void)c; (void)fd; }
+static inline void probe_block_end_at(struct probe_thread *t, uint64_t ts, enum probe_call c,
+                                      int fd)
+{ (void)t; (void)ts; (void)c; (void)fd; }
+static inline void probe_handler_begin_at(struct probe_thread *t, uint64_t ts, int fd,
+                                          unsigned r)
+{ (void)t; (void)ts; (void)fd; (void)r; }
+static inline void probe_handler_end_at(struct probe_thread *t, uint64_t ts, int fd, unsigned r)
+{ (void)t; (void)ts; (void)fd; (void)r; }
+static inline uint64_t probe_clock_ns(const struct probe_thread *t) { (void)t; return 0; }
 static inline void probe_gauge_add(struct probe *p, enum probe_gauge g, int64_t d)
 { (void)p; (void)g; (void)d; }
 static inline void probe_gauge_set(struct probe *p, enum probe_gauge g, int64_t v)

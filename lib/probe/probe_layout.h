@@ -13,6 +13,7 @@
  *     rest of the header      name, model, port, start times, sizes
  *     gauges, histograms      what writers add to with relaxed atomics
  *     ring headers            PROBE_MAX_RINGS of them, one per thread
+ *     ring histograms         each thread's own handler runtimes
  *     event slots             PROBE_MAX_RINGS x PROBE_RING_EVENTS
  *
  * It is one C struct (struct probe_segment) with fixed-size arrays, so
@@ -20,6 +21,13 @@
  * bytes it is about 40 MiB, but ftruncate() creates it sparse: a page of
  * /dev/shm costs memory only once a writer touches it, and a ring nobody
  * claims is never touched.
+ *
+ * Per-thread counts.  What every request changes — HANDLERS_RUNNING,
+ * REQUESTS_DONE and the handler histogram — is kept per ring: each ring
+ * has one writer, so updating it is a plain store, where a shared gauge
+ * would need a locked read-modify-write (about 10 ns each, four per
+ * request).  Readers add the rings up (probe_segment_totals()); the
+ * shared gauges and histogram hold only what threads without a ring did.
  *
  * Every field that changes after creation is a C11 atomic, because the
  * writer and a reader may be threads of one process (the tests do that)
@@ -83,6 +91,9 @@ struct probe_ring {
     _Atomic uint64_t state;       /* packed, see probe_state_pack() */
     _Atomic uint64_t since_ns;    /* when the thread entered that state */
     _Atomic uint64_t role[PROBE_ROLE_MAX / 8];  /* NUL-padded text */
+    /* Owner-written counts, summed by readers (see "Per-thread counts"). */
+    _Atomic uint32_t in_handler;  /* 1 while the owner is inside a handler */
+    _Atomic uint64_t requests_done;   /* handlers ended, by every owner so far */
 };
 
 _Static_assert(PROBE_ROLE_MAX % 8 == 0, "role is stored in 64-bit words");
@@ -108,6 +119,9 @@ struct probe_segment {
     _Atomic int64_t gauges[PROBE_GAUGE_COUNT];
     struct histogram hists[PROBE_HIST_COUNT];
     struct probe_ring rings[PROBE_MAX_RINGS];
+    /* Each ring's handler runtimes; set up (min = "empty") when the ring
+     * is first claimed, so pages of unclaimed rings are never touched. */
+    struct histogram ring_handler_ns[PROBE_MAX_RINGS];
     struct probe_slot slots[PROBE_MAX_RINGS][PROBE_RING_EVENTS];
 };
 
@@ -161,6 +175,15 @@ int probe_segment_read_prefix(int fd, struct probe_prefix *out, uint64_t *file_s
 /* Whether the server behind a prefix is still there: not closed and its
  * process alive. */
 bool probe_prefix_alive(const struct probe_prefix *prefix);
+
+/* What a reader should see: the shared gauges plus what the rings count
+ * (HANDLERS_RUNNING, REQUESTS_DONE), and the shared handler histogram
+ * plus every ring's (into *handler, which is overwritten).  Reads only;
+ * safe while writers run. */
+void probe_segment_totals(const struct probe_segment *seg, int64_t gauges[PROBE_GAUGE_COUNT],
+                          struct histogram *handler);
+/* One gauge as probe_segment_totals() would report it. */
+int64_t probe_segment_gauge(const struct probe_segment *seg, enum probe_gauge gauge);
 
 /* Renders stats JSON from plain values (shared by probe_stats_json() on
  * the server and probe_snapshot_json() for readers).  Histograms may be

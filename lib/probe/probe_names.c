@@ -78,6 +78,7 @@ static const char *const gauge_names[] = {
     [PROBE_GAUGE_ACCEPT_PAUSES] = "accept_pauses",
     [PROBE_GAUGE_READS_PAUSED] = "reads_paused",
     [PROBE_GAUGE_OUTPUT_QUEUED] = "output_queued",
+    [PROBE_GAUGE_BUFFER_BYTES] = "buffer_bytes",
     [PROBE_GAUGE_CLIENT_ERRORS] = "client_errors",
 };
 _Static_assert(COUNT_OF(gauge_names) == PROBE_GAUGE_COUNT, "name every gauge");

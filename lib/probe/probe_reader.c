@@ -249,10 +249,11 @@ int probe_reader_snapshot(struct probe_reader *reader, struct probe_snapshot *ou
     info_refresh(reader);
     out->taken_ns = clock_now_ns();
     out->writer_alive = reader->info.alive;
-    for (size_t i = 0; i < PROBE_GAUGE_COUNT; i++)
-        out->gauges[i] = atomic_load_explicit(&seg->gauges[i], relaxed);
     for (size_t i = 0; i < PROBE_HIST_COUNT; i++)
-        histogram_copy(&out->hists[i], &seg->hists[i]);
+        if (i != PROBE_HIST_HANDLER_NS)
+            histogram_copy(&out->hists[i], &seg->hists[i]);
+    /* The gauges and the handler histogram are partly kept per ring. */
+    probe_segment_totals(seg, out->gauges, &out->hists[PROBE_HIST_HANDLER_NS]);
 
     out->thread_count = 0;
     uint32_t count = ring_count(reader);

@@ -95,6 +95,43 @@ int probe_segment_read_prefix(int fd, struct probe_prefix *out, uint64_t *file_s
     return 0;
 }
 
+static uint32_t rings_claimed(const struct probe_segment *seg)
+{
+    uint32_t count = atomic_load_explicit(&seg->header.ring_count, memory_order_acquire);
+    return count < PROBE_MAX_RINGS ? count : PROBE_MAX_RINGS;
+}
+
+int64_t probe_segment_gauge(const struct probe_segment *seg, enum probe_gauge gauge)
+{
+    int64_t value = atomic_load_explicit(&seg->gauges[gauge], memory_order_relaxed);
+    if (gauge != PROBE_GAUGE_HANDLERS_RUNNING && gauge != PROBE_GAUGE_REQUESTS_DONE)
+        return value;
+    uint32_t count = rings_claimed(seg);
+    for (uint32_t i = 0; i < count; i++) {
+        const struct probe_ring *ring = &seg->rings[i];
+        if (gauge == PROBE_GAUGE_HANDLERS_RUNNING)
+            value += atomic_load_explicit(&ring->in_handler, memory_order_relaxed);
+        else
+            value += (int64_t)atomic_load_explicit(&ring->requests_done, memory_order_relaxed);
+    }
+    return value;
+}
+
+void probe_segment_totals(const struct probe_segment *seg, int64_t gauges[PROBE_GAUGE_COUNT],
+                          struct histogram *handler)
+{
+    for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
+        gauges[g] = probe_segment_gauge(seg, (enum probe_gauge)g);
+    histogram_copy(handler, &seg->hists[PROBE_HIST_HANDLER_NS]);
+    uint32_t count = rings_claimed(seg);
+    for (uint32_t i = 0; i < count; i++) {
+        /* Acquire pairs with the release in probe_thread_begin(): a ring
+         * marked used has its histogram set up. */
+        if (atomic_load_explicit(&seg->rings[i].ever_used, memory_order_acquire) != 0)
+            histogram_merge(handler, &seg->ring_handler_ns[i]);
+    }
+}
+
 bool probe_prefix_alive(const struct probe_prefix *prefix)
 {
     if (atomic_load_explicit(&prefix->closed, memory_order_acquire) != 0)

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -147,14 +148,19 @@ int probe_stats_json(const struct probe *probe, char *buf, size_t buf_len)
         return json_fixed(buf, buf_len, "{\"probes\":\"off\"}");
     const struct probe_segment *seg = probe->seg;
     int64_t gauges[PROBE_GAUGE_COUNT];
-    for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
-        gauges[g] = atomic_load_explicit(&seg->gauges[g], memory_order_relaxed);
-    return probe_json_render(buf, buf_len, seg->header.name, seg->header.model,
-                             seg->header.prefix.pid,
-                             atomic_load_explicit(&seg->header.port, memory_order_relaxed),
-                             clock_now_ns() - seg->header.start_mono_ns, gauges,
-                             &seg->hists[PROBE_HIST_HANDLER_NS],
-                             &seg->hists[PROBE_HIST_LOOP_LAG_NS]);
+    /* On the heap: a histogram is 15 KiB, and the thread models' stacks
+     * are deliberately small. */
+    struct histogram *handler = malloc(sizeof *handler);
+    if (handler == NULL)
+        return -ENOMEM;
+    probe_segment_totals(seg, gauges, handler);
+    int n = probe_json_render(buf, buf_len, seg->header.name, seg->header.model,
+                              seg->header.prefix.pid,
+                              atomic_load_explicit(&seg->header.port, memory_order_relaxed),
+                              clock_now_ns() - seg->header.start_mono_ns, gauges, handler,
+                              &seg->hists[PROBE_HIST_LOOP_LAG_NS]);
+    free(handler);
+    return n;
 }
 
 #else

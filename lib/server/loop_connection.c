@@ -4,18 +4,65 @@
  *
  * Nothing here ever waits.  Every function runs, does what it can without
  * blocking, and returns to the loop; what it cannot finish now it leaves
- * in the connection's state and asks the loop to call back:
+ * in the connection's state and asks the loop to call back.  The states
+ * and every move between them:
  *
- *   readable  -> read what is there (at most LOOP_MAX_READS_PER_DISPATCH
- *                reads, so one eager client cannot starve the rest), then
- *                answer every complete request in order;
- *   /sleep    -> start a timer and return; the timer callback answers
- *                (CONN_WAITING meanwhile: pipelined requests wait their turn,
+ *                              accept
+ *                                |
+ *               /sleep           v         /cpu on the pool
+ *   SLEEPING <--------------- READING ---------------> WORKING --closed--> ORPHANED
+ *      |  -- timer fired, -->    |    <-- job done, --    |                (freed by
+ *      |     reply keeps it      |        reply keeps     |                 cpu_done)
+ *      |     open                |        it open         |
+ *      |                         | a closing reply, 408,  |
+ *      |                         | 503, or the client     |
+ *      |                         v closed                 |
+ *      +-- closing reply --> FLUSHING <-- closing reply --+
+ *                                |
+ *             output sent,       |       output sent,
+ *             client closed      |       client still there
+ *       (freed) <----------------+----------------> LINGERING ----> (freed) when
+ *                                                   the client closes or
+ *                                                   SERVER_LINGER_MS have passed
+ *
+ * READING -> READING (a reply written, the next request read) is not a
+ * move.  Any state can be closed at once (a reset, a timeout, shutdown),
+ * which frees the connection — except WORKING, whose job the worker pool
+ * still holds: then it becomes ORPHANED and cpu_done() frees it.  Every
+ * change of state goes through conn_set_state(), which asserts that the
+ * move is one of the arrows above (conn_moves[]).
+ *
+ * Two facts are kept beside the state because they are about the socket,
+ * not about the conversation: `peer_closed` (read returned 0: the client
+ * will send nothing more) and `reads_paused` (backpressure, below).
+ *
+ * What each event does:
+ *   readable  -> read what is there (a short read means drained, see
+ *                connection_read()), then answer every complete request
+ *                in order;
+ *   /sleep    -> start the sleep timer and return; its callback answers
+ *                (SLEEPING meanwhile: pipelined requests wait their turn,
  *                since replies must go out in request order);
  *   /cpu      -> inline (the pitfall) or submitted to the worker pool,
  *                whose completion callback answers on the loop thread;
  *   writable  -> write what is pending; `out`'s start cursor remembers how
  *                far a partial write got.
+ *
+ * Timers: `sleep_timer` only continues a /sleep.  `deadline` enforces the
+ * one deadline the current state has — the request timeout while a
+ * request is arriving (408), the idle timeout otherwise, the linger time
+ * while LINGERING — lazily (see "Timeouts" below).
+ *
+ * Clocks: when instrumented, a clock reading costs more than everything
+ * else a probe does (tens of ns), so one event's reading serves the next
+ * when only a few nanoseconds of bookkeeping lie between them.  The
+ * reading taken when read() returns is the READ event's time and the
+ * start of the first handler; the moment a handler ends is the moment
+ * the next pipelined one begins; the last handler's end is the time of
+ * the WRITE that follows.  A handler's time on the loop therefore
+ * includes parsing its own request, and a pipelined request costs one
+ * reading instead of four.  `clock_ns` carries the latest reading (0:
+ * none fresh) through one event.
  *
  * Backpressure: when a client sends requests faster than it reads replies,
  * `out` grows.  Past LOOP_OUTPUT_HIGH_WATERMARK we stop reading from that
@@ -23,28 +70,89 @@
  * below LOOP_OUTPUT_LOW_WATERMARK.  The kernel's buffers then fill and
  * TCP flow control slows the client down.  --no-backpressure turns this
  * off for the pitfall lesson: then `out` grows without bound.
+ *
+ * Memory: a connection with nothing pending holds no buffer.  `in` and
+ * `out` borrow a block from the loop's pool (struct loop_server.buffers)
+ * when bytes arrive or a reply is written, and give it back as soon as
+ * they are drained, so an idle keep-alive connection costs this struct
+ * (440 bytes on x86-64, 448 with malloc's header), its slot in the
+ * backend (8 bytes for epoll, 24 for poll), one in the timer heap (the
+ * deadline, 8) and no probe state at all.
+ * A student sees it with `evlab stats NAME`: buffer_bytes is what the
+ * connections' buffers hold right now — 0 while 10,000 connections of
+ * `evlab load --idle -c 10000` sit idle, growing only for the ones that
+ * are busy — and VmRSS in /proc/PID/status grows by well under 1 KiB per
+ * idle connection (bench/loop_cost.py idle measures it).
  */
 #include "server/loop_connection.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/limits.h"
+#include "http/http_parser.h"
 #include "http/http_response.h"
 #include "http/routes.h"
 #include "net/net.h"
 #include "probe/probe.h"
+#include "server/reply.h"
 #include "server/server_internal.h"
 
-/* How long a lingering close waits for the client to go (see net.h). */
-enum { LINGER_MS = 500 };
+enum conn_state {
+    CONN_READING,      /* reading requests, answering them in order        */
+    CONN_SLEEPING,     /* the sleep timer will write the next reply        */
+    CONN_WORKING,      /* a worker job (/cpu) will write the next reply    */
+    CONN_FLUSHING,     /* the last replies are queued: write, read nothing */
+    CONN_LINGERING,    /* our side is shut: discard input, then close      */
+    CONN_ORPHANED,     /* closed while the worker pool holds its job       */
+    CONN_STATE_COUNT
+};
+
+/* The arrows of the diagram at the top: conn_moves[from][to]. */
+static const bool conn_moves[CONN_STATE_COUNT][CONN_STATE_COUNT] = {
+    [CONN_READING] = { [CONN_SLEEPING] = true, [CONN_WORKING] = true, [CONN_FLUSHING] = true },
+    [CONN_SLEEPING] = { [CONN_READING] = true, [CONN_FLUSHING] = true },
+    [CONN_WORKING] = { [CONN_READING] = true, [CONN_FLUSHING] = true, [CONN_ORPHANED] = true },
+    [CONN_FLUSHING] = { [CONN_LINGERING] = true },
+    [CONN_LINGERING] = { 0 },      /* only closing leaves it */
+    [CONN_ORPHANED] = { 0 },       /* only cpu_done() frees it */
+};
+
+struct loop_connection {
+    struct loop_server *owner;
+    enum conn_state state;            /* changed only by conn_set_state() */
+    bool peer_closed;                 /* read() returned 0 */
+    bool reads_paused;                /* backpressure: too much output queued */
+    struct loop_io io;
+    struct loop_timer deadline;       /* request / idle / linger deadline (lazy) */
+    uint64_t last_progress_ns;        /* last byte read or written */
+    uint64_t request_started_ns;      /* first byte of the pending request */
+    struct http_parser parser;
+    struct buffer in;                 /* read, not yet parsed (pooled) */
+    struct buffer out;                /* answered, not yet written (pooled) */
+    size_t out_counted;               /* our share of the OUTPUT_QUEUED gauge */
+    /* Used only while SLEEPING or WORKING (144 bytes of the struct; kept
+     * inline rather than allocated per /sleep, which would cost a malloc
+     * per slow request to save them on idle connections). */
+    struct loop_timer sleep_timer;    /* continues a /sleep */
+    struct worker_job job;            /* /cpu on the worker pool */
+    struct reply_plan waiting_for;    /* the request the timer or job answers */
+    struct loop_connection *prev, *next;
+};
 
 static void connection_update(struct loop_connection *conn);
-static void connection_answer_buffered(struct loop_connection *conn);
+static void connection_answer_buffered(struct loop_connection *conn, uint64_t *clock_ns);
+
+static void conn_set_state(struct loop_connection *conn, enum conn_state next)
+{
+    assert(conn_moves[conn->state][next] && "connection state change not in the diagram");
+    conn->state = next;
+}
 
 static struct probe *conn_probe(const struct loop_connection *conn)
 {
@@ -57,24 +165,36 @@ static bool backpressure_enabled(const struct loop_connection *conn)
 }
 
 /* Keeps the server-wide OUTPUT_QUEUED gauge equal to the sum of every
- * connection's pending output. */
+ * connection's pending output.  Called when output was written and at the
+ * end of every event (connection_update()), not after every reply: a
+ * reply written within the same event then costs the gauge nothing. */
 static void account_output(struct loop_connection *conn)
 {
     size_t pending = buffer_pending(&conn->out);
+    if (pending == conn->out_counted)
+        return;
     probe_gauge_add(conn_probe(conn), PROBE_GAUGE_OUTPUT_QUEUED,
                     (int64_t)pending - (int64_t)conn->out_counted);
     conn->out_counted = pending;
 }
+
+/* What the connections' buffers hold now (the buffer_bytes gauge). */
+static void publish_buffer_bytes(const struct loop_server *owner)
+{
+    probe_gauge_set(owner->server->probe, PROBE_GAUGE_BUFFER_BYTES,
+                    (int64_t)buffer_pool_bytes_lent(&owner->buffers));
+}
+
+/* --- Closing -------------------------------------------------------------- */
 
 static void connection_free(struct loop_connection *conn)
 {
     struct loop_server *owner = conn->owner;
     if (conn->reads_paused)
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_READS_PAUSED, -1);
-    buffer_clear(&conn->out);
-    account_output(conn);
     buffer_free(&conn->in);
     buffer_free(&conn->out);
+    account_output(conn);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -82,18 +202,17 @@ static void connection_free(struct loop_connection *conn)
     if (conn->next)
         conn->next->prev = conn->prev;
     owner->connection_count--;
+    publish_buffer_bytes(owner);
     free(conn);
 }
 
-void loop_connection_close(struct loop_connection *conn)
+/* Stops every watcher and timer and closes the socket. */
+static void connection_close_socket(struct loop_connection *conn)
 {
     struct loop_server *owner = conn->owner;
-    if (loop_io_active(&conn->io))
-        loop_io_stop(owner->loop, &conn->io);
-    if (loop_timer_active(&conn->timer))
-        loop_timer_stop(owner->loop, &conn->timer);
-    if (loop_timer_active(&conn->deadline))
-        loop_timer_stop(owner->loop, &conn->deadline);
+    loop_io_stop(owner->loop, &conn->io);
+    loop_timer_stop(owner->loop, &conn->sleep_timer);
+    loop_timer_stop(owner->loop, &conn->deadline);
     if (conn->io.fd >= 0) {
         probe_emit(owner->thread, PROBE_EV_CLOSE, conn->io.fd, 0, 0);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_CLOSES, 1);
@@ -101,22 +220,30 @@ void loop_connection_close(struct loop_connection *conn)
         close(conn->io.fd);
         conn->io.fd = -1;
     }
-    /* The worker pool still holds &conn->job: free when it comes back. */
-    if (conn->job_in_flight)
-        conn->free_when_job_done = true;
+}
+
+void loop_connection_close(struct loop_connection *conn)
+{
+    assert(conn->state != CONN_ORPHANED && "closing a connection twice");
+    connection_close_socket(conn);
+    /* The worker pool still holds &conn->job: cpu_done() frees it. */
+    if (conn->state == CONN_WORKING)
+        conn_set_state(conn, CONN_ORPHANED);
     else
         connection_free(conn);
 }
 
-/* --- Timeouts ----------------------------------------------------------- */
+/* --- Timeouts ------------------------------------------------------------- */
 
-/* One timer per connection enforces two limits (limits.h): a request must
- * arrive whole within the request timeout (else 408: this is what ends a
- * slowloris client), and a connection without progress for the idle
- * timeout is closed.  Re-arming a timer on every read would cost a heap
+/* One timer per connection enforces the deadline of its state (limits.h):
+ * a request must arrive whole within the request timeout (else 408: this
+ * is what ends a slowloris client), a connection without progress for
+ * the idle timeout is closed, and a lingering one is closed after
+ * SERVER_LINGER_MS.  Re-arming a timer on every read would cost a heap
  * operation per request, so the timer is lazy: it fires at the earliest
- * deadline it was given, then looks at the connection's timestamps and
- * either acts or sets itself for the deadline that really applies now. */
+ * deadline it was given, then looks at the connection's state and
+ * timestamps and either acts or sets itself for the deadline that really
+ * applies now. */
 
 static uint64_t ms_to_ns(uint32_t ms)
 {
@@ -133,6 +260,8 @@ static void arm_deadline_at(struct loop_connection *conn, uint64_t due_ns)
  * starts, and may come before the deadline the timer is set for. */
 static void connection_request_started(struct loop_connection *conn)
 {
+    if (conn->state == CONN_LINGERING)
+        return;                   /* discarded input: the linger deadline stands */
     const struct server_config *config = &conn->owner->server->config;
     conn->request_started_ns = loop_now_ns(conn->owner->loop);
     uint64_t due = conn->request_started_ns + ms_to_ns(config->request_timeout_ms);
@@ -146,25 +275,36 @@ static void on_deadline(struct loop *loop, struct loop_timer *timer)
     const struct server_config *config = &conn->owner->server->config;
     uint64_t now = loop_now_ns(loop);
 
-    if (conn->state == CONN_WAITING) {
+    switch (conn->state) {
+    case CONN_SLEEPING:
+    case CONN_WORKING:
         /* We are the slow one (a /sleep or a job): not the client's fault. */
         arm_deadline_at(conn, now + ms_to_ns(config->idle_timeout_ms));
         return;
-    }
-    bool receiving = conn->state == CONN_READING && !conn->reads_paused &&
-                     buffer_pending(&conn->in) > 0;
-    if (receiving) {
-        uint64_t due = conn->request_started_ns + ms_to_ns(config->request_timeout_ms);
-        if (now < due) {
-            arm_deadline_at(conn, due);
+    case CONN_LINGERING:
+        loop_connection_close(conn);    /* the client did not go in time */
+        return;
+    case CONN_READING:
+        if (!conn->reads_paused && buffer_pending(&conn->in) > 0) {
+            /* A request is arriving: the request timeout applies. */
+            uint64_t due = conn->request_started_ns + ms_to_ns(config->request_timeout_ms);
+            if (now < due) {
+                arm_deadline_at(conn, due);
+                return;
+            }
+            reply_timeout_append(conn_probe(conn), &conn->out);
+            conn_set_state(conn, CONN_FLUSHING);
+            conn->last_progress_ns = now;
+            arm_deadline_at(conn, now + ms_to_ns(config->idle_timeout_ms));
+            connection_update(conn);
             return;
         }
-        reply_timeout_append(conn_probe(conn), &conn->out);
-        account_output(conn);
-        conn->state = CONN_CLOSING;
-        conn->last_progress_ns = now;
-        arm_deadline_at(conn, now + ms_to_ns(config->idle_timeout_ms));
-        connection_update(conn);
+        break;
+    case CONN_FLUSHING:
+        break;                          /* the idle timeout, below */
+    case CONN_ORPHANED:
+    case CONN_STATE_COUNT:
+        assert(!"an orphaned connection has no timers");
         return;
     }
     uint64_t due = conn->last_progress_ns + ms_to_ns(config->idle_timeout_ms);
@@ -172,13 +312,31 @@ static void on_deadline(struct loop *loop, struct loop_timer *timer)
         arm_deadline_at(conn, due);
         return;
     }
-    loop_connection_close(conn);    /* idle, or not reading our replies */
+    loop_connection_close(conn);        /* idle, or not reading our replies */
 }
 
-/* --- Reading ------------------------------------------------------------ */
+/* --- Reading -------------------------------------------------------------- */
 
-/* Returns false if the connection was closed. */
-static bool connection_read(struct loop_connection *conn)
+/*
+ * Reads what the socket has.  Returns false if the connection was closed.
+ *
+ * A read that returns fewer bytes than it asked for has emptied the
+ * socket's receive queue, so we stop there instead of calling read()
+ * once more only to be told EAGAIN: that saves one system call per
+ * request (a keep-alive request then costs one read and one write).  It
+ * is safe because both backends are level-triggered (backend.h): if more
+ * bytes arrive after our short read — even before we return to the loop
+ * — the socket is readable, and the next wait reports it again.
+ *
+ * An edge-triggered loop (EPOLLET) could not skip that read.  It hears
+ * about a socket only when the socket goes from "nothing to read" to
+ * "something to read".  Bytes that arrive between our short read and our
+ * return make no new edge if the socket already counts as readable, so
+ * the only way to be sure nothing is left behind is to read until EAGAIN;
+ * stopping early would leave those bytes unread with no event ever to
+ * announce them, and the connection would hang.
+ */
+static bool connection_read(struct loop_connection *conn, uint64_t *clock_ns)
 {
     int fd = conn->io.fd;
     for (int i = 0; i < LOOP_MAX_READS_PER_DISPATCH; i++) {
@@ -188,12 +346,14 @@ static bool connection_read(struct loop_connection *conn)
             return true;          /* input full: connection_update pauses reads */
         ssize_t n = net_read(fd, space, want);
         if (n == -EAGAIN)
-            return true;          /* drained: the normal way out */
+            return true;          /* nothing there after all (a spurious wakeup) */
         if (n < 0) {
             loop_connection_close(conn);   /* reset by peer, etc. */
             return false;
         }
-        probe_emit(conn->owner->thread, PROBE_EV_READ, fd, (uint64_t)n, 0);
+        /* This reading also starts the first handler (see "Clocks" above). */
+        *clock_ns = probe_clock_ns(conn->owner->thread);
+        probe_emit_at(conn->owner->thread, *clock_ns, PROBE_EV_READ, fd, (uint64_t)n, 0);
         if (n == 0) {
             conn->peer_closed = true;
             return true;
@@ -203,18 +363,26 @@ static bool connection_read(struct loop_connection *conn)
         buffer_commit(&conn->in, (size_t)n);
         conn->last_progress_ns = loop_now_ns(conn->owner->loop);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_IN, n);
+        if ((size_t)n < want)
+            return true;          /* a short read: drained for now (above) */
     }
     return true;
 }
 
-/* --- Writing ------------------------------------------------------------ */
+/* --- Writing -------------------------------------------------------------- */
 
-/* Returns false if the connection was closed. */
-static bool connection_write(struct loop_connection *conn)
+/* Writes what is pending, at most LOOP_MAX_WRITES_PER_DISPATCH times.  A
+ * write that the kernel took only partly means its send buffer is full,
+ * so we stop there and wait for WRITABLE rather than try again only to be
+ * told EAGAIN.  The first WRITE event takes its time from *clock_ns when a
+ * handler just ended (see "Clocks" above).  Returns false if the
+ * connection was closed. */
+static bool connection_write(struct loop_connection *conn, uint64_t *clock_ns)
 {
     int fd = conn->io.fd;
-    for (int i = 0; i < LOOP_MAX_READS_PER_DISPATCH && buffer_pending(&conn->out) > 0; i++) {
-        ssize_t n = net_write(fd, buffer_peek(&conn->out), buffer_pending(&conn->out));
+    for (int i = 0; i < LOOP_MAX_WRITES_PER_DISPATCH && buffer_pending(&conn->out) > 0; i++) {
+        size_t want = buffer_pending(&conn->out);
+        ssize_t n = net_write(fd, buffer_peek(&conn->out), want);
         if (n == -EAGAIN)
             break;                /* kernel buffer full: wait for WRITABLE */
         if (n < 0) {
@@ -225,42 +393,47 @@ static bool connection_write(struct loop_connection *conn)
          * kernel took; the rest goes out on a later WRITABLE event. */
         buffer_consume(&conn->out, (size_t)n);
         conn->last_progress_ns = loop_now_ns(conn->owner->loop);
-        probe_emit(conn->owner->thread, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
+        uint64_t t = *clock_ns != 0 ? *clock_ns : probe_clock_ns(conn->owner->thread);
+        *clock_ns = 0;      /* used: a second write takes its own reading */
+        probe_emit_at(conn->owner->thread, t, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
         probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_OUT, n);
+        if ((size_t)n < want)
+            break;                /* the send buffer is full (above) */
     }
-    if (buffer_pending(&conn->out) == 0)
-        buffer_clear(&conn->out);
-    else
-        buffer_compact(&conn->out);
+    /* Drained: the block goes back to the pool until the next reply. */
+    buffer_give_back_if_drained(&conn->out);
+    buffer_compact(&conn->out);
     account_output(conn);
     return true;
 }
 
-/* --- Continuations: what answers a request after the handler returned --- */
+/* --- Replies -------------------------------------------------------------- */
+
+/* Appends the reply to `plan`.  Afterwards the connection is READING if
+ * the reply keeps it open, FLUSHING if the reply closes it. */
+static void connection_reply(struct loop_connection *conn, const struct reply_plan *plan)
+{
+    bool keep_open = reply_append(conn_probe(conn), plan, &conn->out);
+    enum conn_state next = keep_open ? CONN_READING : CONN_FLUSHING;
+    if (conn->state != next)
+        conn_set_state(conn, next);
+}
 
 /* Called when a /sleep timer fires or a worker job completes. */
 static void connection_finish_waiting(struct loop_connection *conn)
 {
-    assert(conn->state == CONN_WAITING);
-    if (!reply_append(conn_probe(conn), &conn->waiting_for, &conn->out))
-        conn->state = CONN_CLOSING;
-    else
-        conn->state = CONN_READING;
-    account_output(conn);
+    assert(conn->state == CONN_SLEEPING || conn->state == CONN_WORKING);
+    connection_reply(conn, &conn->waiting_for);
+    uint64_t clock_ns = 0;
     if (conn->state == CONN_READING)
-        connection_answer_buffered(conn);      /* pipelined requests */
+        connection_answer_buffered(conn, &clock_ns);   /* pipelined requests */
     connection_update(conn);
 }
 
 static void on_sleep_done(struct loop *loop, struct loop_timer *timer)
 {
     (void)loop;
-    struct loop_connection *conn = timer->data;
-    if (conn->state == CONN_LINGERING) {
-        loop_connection_close(conn);       /* the linger deadline */
-        return;
-    }
-    connection_finish_waiting(conn);
+    connection_finish_waiting(timer->data);
 }
 
 static void cpu_work(struct worker_job *job)
@@ -272,36 +445,43 @@ static void cpu_work(struct worker_job *job)
 static void cpu_done(struct worker_job *job)
 {
     struct loop_connection *conn = job->data;
-    conn->job_in_flight = false;
-    if (conn->free_when_job_done) {
-        connection_free(conn);
+    if (conn->state == CONN_ORPHANED) {
+        connection_free(conn);             /* closed while the job ran */
         return;
     }
     if (job->cancelled) {
-        loop_connection_close(conn);       /* server stopping */
+        /* The server is stopping and the job never ran.  The pool has
+         * let go of the job, so the connection can be freed now. */
+        connection_close_socket(conn);
+        connection_free(conn);
         return;
     }
     connection_finish_waiting(conn);
 }
 
-/* --- Handling one request ----------------------------------------------- */
+/* --- Handling one request ------------------------------------------------- */
 
-static void connection_handle(struct loop_connection *conn, const struct http_request *req)
+/* Answers one request.  *clock_ns is when its handler starts (0: not
+ * known, read the clock); on return it is when the handler ended, which
+ * is where the next request's handler starts if it is answered right
+ * after this one (see connection_answer_buffered()). */
+static void connection_handle(struct loop_connection *conn, const struct http_request *req,
+                              uint64_t *clock_ns)
 {
     struct loop_server *owner = conn->owner;
-    struct probe *probe = conn_probe(conn);
     int fd = conn->io.fd;
     struct reply_plan plan;
     reply_plan_make(req, &plan);
 
-    probe_handler_begin(owner->thread, fd, plan.match.id);
+    uint64_t begin = *clock_ns != 0 ? *clock_ns : probe_clock_ns(owner->thread);
+    probe_handler_begin_at(owner->thread, begin, fd, plan.match.id);
     switch (plan.match.id) {
     case ROUTE_SLEEP:
         /* The slow backend the loop way: ask to be called back later and
          * return at once, so the loop serves everyone else meanwhile. */
         conn->waiting_for = plan;
-        conn->state = CONN_WAITING;
-        loop_timer_start(owner->loop, &conn->timer, (uint64_t)plan.match.ms * 1000000u);
+        conn_set_state(conn, CONN_SLEEPING);
+        loop_timer_start(owner->loop, &conn->sleep_timer, ms_to_ns(plan.match.ms));
         break;
     case ROUTE_SLEEP_BLOCKING:
         /* The pitfall, on purpose: a blocking call inside loop code.  For
@@ -309,37 +489,32 @@ static void connection_handle(struct loop_connection *conn, const struct http_re
         probe_block_begin(owner->thread, PROBE_CALL_SLEEP, fd);
         clock_sleep_ms(plan.match.ms);
         probe_block_end(owner->thread, PROBE_CALL_SLEEP, fd);
-        if (!reply_append(probe, &plan, &conn->out))
-            conn->state = CONN_CLOSING;
+        connection_reply(conn, &plan);
         break;
     case ROUTE_CPU:
         if (owner->pool != NULL) {
             conn->waiting_for = plan;
             conn->job = (struct worker_job){ .work = cpu_work, .done = cpu_done, .data = conn };
-            int rc = worker_pool_submit(owner->pool, &conn->job, fd);
-            if (rc == 0) {
-                conn->job_in_flight = true;
-                conn->state = CONN_WAITING;
+            if (worker_pool_submit(owner->pool, &conn->job, fd) == 0) {
+                conn_set_state(conn, CONN_WORKING);
                 break;
             }
             /* Job queue full: shed this request instead of queueing
              * without bound (lesson 9). */
-            if (!reply_busy_append(probe, &plan, &conn->out))
-                conn->state = CONN_CLOSING;
+            if (!reply_busy_append(conn_probe(conn), &plan, &conn->out))
+                conn_set_state(conn, CONN_FLUSHING);
             break;
         }
         /* No pool: the pitfall of CPU-bound work on the loop thread. */
         route_cpu_burn(plan.match.ms);
-        if (!reply_append(probe, &plan, &conn->out))
-            conn->state = CONN_CLOSING;
+        connection_reply(conn, &plan);
         break;
     default:
-        if (!reply_append(probe, &plan, &conn->out))
-            conn->state = CONN_CLOSING;
+        connection_reply(conn, &plan);
         break;
     }
-    probe_handler_end(owner->thread, fd, plan.match.id);
-    account_output(conn);
+    *clock_ns = probe_clock_ns(owner->thread);
+    probe_handler_end_at(owner->thread, *clock_ns, fd, plan.match.id);
 }
 
 static bool output_over_high_watermark(const struct loop_connection *conn)
@@ -349,8 +524,9 @@ static bool output_over_high_watermark(const struct loop_connection *conn)
 }
 
 /* Answers complete requests already in `in`, in order, until one has to
- * wait, one closes the connection, or backpressure says stop. */
-static void connection_answer_buffered(struct loop_connection *conn)
+ * wait, one closes the connection, or backpressure says stop.  *clock_ns
+ * is the latest clock reading, or 0 (see "Clocks" above). */
+static void connection_answer_buffered(struct loop_connection *conn, uint64_t *clock_ns)
 {
     while (conn->state == CONN_READING && !output_over_high_watermark(conn)) {
         struct http_request req;
@@ -364,21 +540,23 @@ static void connection_answer_buffered(struct loop_connection *conn)
         }
         if (r == HTTP_PARSE_ERROR) {
             reply_parse_error_append(conn_probe(conn), &req, &conn->out);
-            account_output(conn);
-            conn->state = CONN_CLOSING;
+            conn_set_state(conn, CONN_FLUSHING);
             break;
         }
-        connection_handle(conn, &req);
+        connection_handle(conn, &req, clock_ns);
         /* Safe now: no reply plan points into `in` any more (/echo was
          * copied into `out`; /sleep and /cpu only keep numbers). */
         buffer_consume(&conn->in, req.total_len);
         if (buffer_pending(&conn->in) > 0)
             connection_request_started(conn);
     }
+    /* Everything parsed: the block goes back to the pool until more
+     * bytes arrive.  A partial request keeps it. */
+    buffer_give_back_if_drained(&conn->in);
     buffer_compact(&conn->in);
 }
 
-/* --- Deciding what to wait for next ------------------------------------- */
+/* --- Deciding what to wait for next --------------------------------------- */
 
 static void set_reads_paused(struct loop_connection *conn, bool paused)
 {
@@ -390,20 +568,35 @@ static void set_reads_paused(struct loop_connection *conn, bool paused)
 
 static void start_lingering(struct loop_connection *conn)
 {
-    /* Our reply is out; shut our side and give the client a moment to
-     * read it and close, discarding whatever it still sends. */
+    /* Our replies are out; shut our side and give the client a moment to
+     * read them and close, discarding whatever it still sends. */
     shutdown(conn->io.fd, SHUT_WR);
-    conn->state = CONN_LINGERING;
-    buffer_clear(&conn->in);
-    loop_timer_start(conn->owner->loop, &conn->timer, (uint64_t)LINGER_MS * 1000000u);
+    conn_set_state(conn, CONN_LINGERING);
+    arm_deadline_at(conn, loop_now_ns(conn->owner->loop) + ms_to_ns(SERVER_LINGER_MS));
 }
 
-/* After anything happened: pick the events to watch, or close. */
+/* Whether to ask the loop for READABLE: in every state that still takes
+ * input, unless the client is done, backpressure holds us, or `in` is
+ * full (then the parser answers 413/431 before more could fit). */
+static bool connection_wants_input(const struct loop_connection *conn)
+{
+    if (conn->state == CONN_FLUSHING || conn->peer_closed || conn->reads_paused)
+        return false;
+    return server_read_size(&conn->in) > 0;
+}
+
+/* After anything happened: move on if the state is done, then pick the
+ * events to watch, or close. */
 static void connection_update(struct loop_connection *conn)
 {
-    bool has_output = buffer_pending(&conn->out) > 0;
+    /* The client will send nothing more: once every complete request is
+     * answered (all of them by now, unless backpressure holds some back
+     * until the output drains), write the replies, then close. */
+    if (conn->state == CONN_READING && conn->peer_closed && !output_over_high_watermark(conn))
+        conn_set_state(conn, CONN_FLUSHING);
 
-    if (conn->state == CONN_CLOSING && !has_output) {
+    bool has_output = buffer_pending(&conn->out) > 0;
+    if (conn->state == CONN_FLUSHING && !has_output) {
         if (conn->peer_closed) {
             loop_connection_close(conn);
             return;
@@ -411,15 +604,12 @@ static void connection_update(struct loop_connection *conn)
         start_lingering(conn);
     }
     if (conn->state == CONN_LINGERING) {
-        buffer_clear(&conn->in);
+        buffer_clear(&conn->in);       /* discarded, as promised */
+        buffer_give_back_if_drained(&conn->in);
         if (conn->peer_closed) {
             loop_connection_close(conn);
             return;
         }
-    }
-    if (conn->peer_closed && !has_output && conn->state == CONN_READING) {
-        loop_connection_close(conn);   /* client done, everything answered */
-        return;
     }
 
     if (backpressure_enabled(conn)) {
@@ -429,45 +619,46 @@ static void connection_update(struct loop_connection *conn)
             set_reads_paused(conn, false);
     }
 
-    bool input_full = server_read_size(&conn->in) == 0;
     unsigned events = 0;
-    if (!conn->peer_closed && !conn->reads_paused && !input_full &&
-        conn->state != CONN_CLOSING)
+    if (connection_wants_input(conn))
         events |= LOOP_READABLE;
     if (has_output)
         events |= LOOP_WRITABLE;
 
-    if (events == 0) {
-        if (loop_io_active(&conn->io))
-            loop_io_stop(conn->owner->loop, &conn->io);
-    } else if (!loop_io_active(&conn->io)) {
-        if (loop_io_start(conn->owner->loop, &conn->io, events) < 0)
-            loop_connection_close(conn);
-    } else if (events != conn->io.events) {
-        if (loop_io_modify(conn->owner->loop, &conn->io, events) < 0)
-            loop_connection_close(conn);
-    }
+    int rc = 0;
+    if (events == 0)
+        loop_io_stop(conn->owner->loop, &conn->io);
+    else if (!loop_io_active(&conn->io))
+        rc = loop_io_start(conn->owner->loop, &conn->io, events);
+    else if (events != conn->io.events)
+        rc = loop_io_modify(conn->owner->loop, &conn->io, events);
+    account_output(conn);
+    publish_buffer_bytes(conn->owner);
+    if (rc < 0)
+        loop_connection_close(conn);
 }
 
 static void on_connection_event(struct loop *loop, struct loop_io *io, unsigned revents)
 {
     (void)loop;
     struct loop_connection *conn = io->data;
+    uint64_t clock_ns = 0;      /* the latest clock reading (see "Clocks") */
 
     if (revents & (LOOP_READABLE | LOOP_ERROR))
-        if (!connection_read(conn))
+        if (!connection_read(conn, &clock_ns))
             return;
     if (conn->state == CONN_READING)
-        connection_answer_buffered(conn);
+        connection_answer_buffered(conn, &clock_ns);
     if (buffer_pending(&conn->out) > 0)
-        if (!connection_write(conn))
+        if (!connection_write(conn, &clock_ns))
             return;
     /* Writing may have drained below the low watermark: answer what was
      * held back, then write again if that produced more. */
     if (conn->state == CONN_READING && !output_over_high_watermark(conn) &&
         buffer_pending(&conn->in) > 0) {
-        connection_answer_buffered(conn);
-        if (buffer_pending(&conn->out) > 0 && !connection_write(conn))
+        clock_ns = 0;           /* a write came in between: read afresh */
+        connection_answer_buffered(conn, &clock_ns);
+        if (buffer_pending(&conn->out) > 0 && !connection_write(conn, &clock_ns))
             return;
     }
     connection_update(conn);
@@ -482,14 +673,15 @@ int loop_connection_open(struct loop_server *owner, int fd)
     }
     struct server *server = owner->server;
     conn->owner = owner;
+    conn->state = CONN_READING;
     /* Input never needs more than one maximal request plus one read. */
-    buffer_init(&conn->in, HTTP_MAX_HEADER_BYTES + server->config.max_body + SERVER_READ_CHUNK);
-    buffer_init(&conn->out, 0);
+    size_t in_limit = HTTP_MAX_HEADER_BYTES + server->config.max_body + SERVER_READ_CHUNK;
+    buffer_init_pooled(&conn->in, in_limit, &owner->buffers);
+    buffer_init_pooled(&conn->out, 0, &owner->buffers);
     http_parser_init(&conn->parser, server->config.max_body);
     loop_io_init(&conn->io, fd, on_connection_event, conn);
-    loop_timer_init(&conn->timer, on_sleep_done, conn);
+    loop_timer_init(&conn->sleep_timer, on_sleep_done, conn);
     loop_timer_init(&conn->deadline, on_deadline, conn);
-    conn->state = CONN_READING;
     conn->last_progress_ns = loop_now_ns(owner->loop);
     net_set_nodelay(fd);
 

@@ -108,6 +108,7 @@ static int loop_model_open(struct server *server, char *err, size_t err_len)
     if (model == NULL)
         return -ENOMEM;
     model->shared.server = server;
+    buffer_pool_init(&model->shared.buffers, LOOP_BUFFER_BLOCK_BYTES, LOOP_BUFFER_POOL_MAX_FREE);
     server->model_state = model;
     /* The loop thread is the thread that calls server_run(); its probe
      * ring is claimed here, on that same thread (cmd_serve opens and runs
@@ -120,14 +121,10 @@ static int loop_model_open(struct server *server, char *err, size_t err_len)
                  rc == -EINVAL ? "unknown (use poll or epoll)" : "could not start");
         goto fail_thread;
     }
-    rc = loop_wakeup_init(model->shared.loop, on_wakeup, model);
-    if (rc < 0) {
-        snprintf(err, err_len, "event loop: wakeup: error %d", -rc);
-        goto fail_loop;
-    }
+    loop_set_wakeup_handler(model->shared.loop, on_wakeup, model);
     if (server->config.workers > 0) {
         rc = worker_pool_new(&model->shared.pool, model->shared.loop, server->probe,
-                             server->config.workers, 4 * 1024);
+                             server->config.workers, WORKER_QUEUE_MAX);
         if (rc < 0) {
             snprintf(err, err_len, "worker pool of %u: error %d", server->config.workers, -rc);
             goto fail_loop;
@@ -143,6 +140,7 @@ fail_loop:
     loop_free(model->shared.loop);
 fail_thread:
     probe_thread_end(model->shared.thread);
+    buffer_pool_free(&model->shared.buffers);
     free(model);
     server->model_state = NULL;
     return rc;
@@ -172,6 +170,7 @@ static bool loop_model_close(struct server *server)
     loop_free(model->shared.loop);
     probe_thread_end(model->shared.thread);
     net_spare_fd_close(&model->spare);
+    buffer_pool_free(&model->shared.buffers);   /* every connection gave its blocks back */
     free(model);
     return true;
 }

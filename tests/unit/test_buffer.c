@@ -1,8 +1,10 @@
 /*
  * test_buffer.c — the growable byte buffer: append / peek / consume, the
  * reserve-commit pair used by read(2), geometric growth, the limit that
- * protects the server from a hostile peer, and compaction of the
- * consumed prefix.
+ * protects the server from a hostile peer, compaction of the consumed
+ * prefix, and borrowing blocks from a pool: a drained pooled buffer holds
+ * nothing, the pool's bytes_lent counts exactly what buffers hold, and the
+ * pool keeps no more free blocks than its limit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,6 +229,124 @@ static void test_appendf(void **state)
     buffer_free(&b);
 }
 
+/* --- Pooled buffers ------------------------------------------------------ */
+
+enum { BLOCK = 1024 };
+
+/* The life of a connection's buffer: empty -> a block borrowed when bytes
+ * arrive -> given back when drained -> the same block lent again. */
+static void test_pool_lends_and_takes_back(void **state)
+{
+    struct buffer_pool pool;
+    struct buffer b;
+
+    (void)state;
+    buffer_pool_init(&pool, BLOCK, 4);
+    buffer_init_pooled(&b, 0, &pool);
+    assert_null(b.data);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+
+    assert_int_equal(buffer_append(&b, "request", 7), 0);
+    assert_int_equal(b.cap, BLOCK);           /* a whole block, not 512 */
+    assert_int_equal(buffer_pool_bytes_lent(&pool), BLOCK);
+    const char *first_block = b.data;
+
+    /* Still pending: giving back must not lose bytes. */
+    buffer_give_back_if_drained(&b);
+    assert_non_null(b.data);
+    assert_int_equal(buffer_pending(&b), 7);
+
+    buffer_consume(&b, 7);
+    buffer_give_back_if_drained(&b);
+    assert_null(b.data);
+    assert_int_equal(b.cap, 0);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+    assert_int_equal(pool.free_count, 1);
+
+    /* The next bytes get the same block back, without malloc. */
+    char *space = buffer_reserve(&b, 100);
+    assert_non_null(space);
+    assert_ptr_equal(b.data, first_block);
+    assert_int_equal(pool.free_count, 0);
+    buffer_free(&b);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+    buffer_pool_free(&pool);
+}
+
+/* A buffer that outgrows its block: the bigger allocation is counted in
+ * bytes_lent, the block goes back to the pool at once, and the big one is
+ * returned to malloc (not kept) when the buffer drains. */
+static void test_pool_counts_grown_buffers(void **state)
+{
+    struct buffer_pool pool;
+    struct buffer b;
+    char big[3 * BLOCK];
+
+    (void)state;
+    memset(big, 'x', sizeof big);
+    buffer_pool_init(&pool, BLOCK, 4);
+    buffer_init_pooled(&b, 0, &pool);
+    assert_int_equal(buffer_append(&b, big, 10), 0);
+    assert_int_equal(buffer_append(&b, big, sizeof big), 0);
+    assert_true(b.cap >= 10 + sizeof big);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), b.cap);
+    assert_int_equal(pool.free_count, 1);     /* the outgrown block */
+    assert_memory_equal(buffer_peek(&b) + 10, big, sizeof big);
+
+    buffer_consume(&b, buffer_pending(&b));
+    buffer_give_back_if_drained(&b);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+    assert_int_equal(pool.free_count, 1);
+    buffer_pool_free(&pool);
+}
+
+/* Many buffers drained at once: the pool keeps max_free blocks and gives
+ * the rest back, so a burst does not pin its peak memory for ever. */
+static void test_pool_keeps_at_most_max_free(void **state)
+{
+    enum { BUFFERS = 10, MAX_FREE = 3 };
+    struct buffer_pool pool;
+    struct buffer b[BUFFERS];
+
+    (void)state;
+    buffer_pool_init(&pool, BLOCK, MAX_FREE);
+    for (int i = 0; i < BUFFERS; i++) {
+        buffer_init_pooled(&b[i], 0, &pool);
+        assert_int_equal(buffer_append(&b[i], "x", 1), 0);
+    }
+    assert_int_equal(buffer_pool_bytes_lent(&pool), BUFFERS * BLOCK);
+    for (int i = 0; i < BUFFERS; i++) {
+        buffer_clear(&b[i]);
+        buffer_give_back_if_drained(&b[i]);
+    }
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+    assert_int_equal(pool.free_count, MAX_FREE);
+    buffer_pool_free(&pool);
+    assert_int_equal(pool.free_count, 0);
+}
+
+/* A pooled buffer keeps its limit: refusing past it lends nothing. */
+static void test_pool_respects_limit(void **state)
+{
+    struct buffer_pool pool;
+    struct buffer b;
+    char big[BLOCK];
+
+    (void)state;
+    memset(big, 'y', sizeof big);
+    buffer_pool_init(&pool, BLOCK, 4);
+    buffer_init_pooled(&b, 100, &pool);
+    assert_int_equal(buffer_append(&b, big, 101), -ENOBUFS);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+    assert_int_equal(buffer_append(&b, big, 100), 0);
+    assert_int_equal(b.cap, 100);             /* never more than the limit */
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 100);
+    buffer_free(&b);
+    assert_int_equal(buffer_pool_bytes_lent(&pool), 0);
+    assert_int_equal(pool.free_count, 0);     /* not a block: freed */
+    buffer_pool_free(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +358,10 @@ int main(void)
         cmocka_unit_test(test_compact_only_when_cheap),
         cmocka_unit_test(test_fifo_stays_bounded),
         cmocka_unit_test(test_appendf),
+        cmocka_unit_test(test_pool_lends_and_takes_back),
+        cmocka_unit_test(test_pool_counts_grown_buffers),
+        cmocka_unit_test(test_pool_keeps_at_most_max_free),
+        cmocka_unit_test(test_pool_respects_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
  *
  * Covered: readable/writable callbacks on pipes, modify, errors on
  * hang-up, stopping (and freeing) another ready watcher from a callback,
- * timer order, ties, stop, restart-in-callback, zero delay, "never early",
+ * timer order, ties, stop, restart-in-callback, the timer phase's batch
+ * rule (with and without a probe), zero delay, "never early",
  * loop exit when idle, 1000 socketpairs at once, fairness past the ready
  * list's size, loop_wakeup() from another thread, EINTR and loop_stop()
  * from a signal handler, the probe gauges on the seams, and the assertion
@@ -37,6 +38,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "loop/loop.h"
+#include "loop/loop_internal.h"
 #include "probe/probe.h"
 
 #define MS 1000000ull
@@ -563,6 +565,105 @@ static void test_timer_restart_inside_callback(void **state)
     assert_int_equal(r.calls, 5);
 }
 
+/* The timer phase's rule belongs to the loop, not to its instrumentation:
+ * a timer started by a dispatch callback runs in this turn's timer phase,
+ * a timer started by a timer callback waits for the next turn, and a timer
+ * of the batch that an earlier one stops does not run at all.  Checked
+ * with no probe and (when the probes are compiled in) with one, and the
+ * whole file also runs in the make PROBES=0 build. */
+struct batch_case {
+    struct loop_io io;
+    struct loop_timer first, second, victim;
+    uint64_t first_turn, second_turn;
+    int first_calls, second_calls, victim_calls;
+};
+
+static void on_batch_second(struct loop *loop, struct loop_timer *timer)
+{
+    struct batch_case *bc = timer->data;
+    bc->second_calls++;
+    bc->second_turn = loop_turns(loop);
+}
+
+static void on_batch_victim(struct loop *loop, struct loop_timer *timer)
+{
+    struct batch_case *bc = timer->data;
+    (void)loop;
+    bc->victim_calls++;
+}
+
+static void on_batch_first(struct loop *loop, struct loop_timer *timer)
+{
+    struct batch_case *bc = timer->data;
+    bc->first_calls++;
+    bc->first_turn = loop_turns(loop);
+    loop_timer_start(loop, &bc->second, 0);     /* next turn's batch */
+    loop_timer_stop(loop, &bc->victim);         /* in this batch: must not run */
+}
+
+static void on_batch_readable(struct loop *loop, struct loop_io *io, unsigned revents)
+{
+    struct batch_case *bc = io->data;
+    char byte;
+    (void)revents;
+    assert_int_equal(read(io->fd, &byte, 1), 1);
+    loop_io_stop(loop, io);
+    /* Both due at once and started before the timer phase: this batch. */
+    loop_timer_start(loop, &bc->first, 0);
+    loop_timer_start(loop, &bc->victim, 0);
+}
+
+static void run_batch_case(struct loop *loop)
+{
+    struct batch_case bc = { 0 };
+    int p[2];
+    make_pipe(p);
+    loop_io_init(&bc.io, p[0], on_batch_readable, &bc);
+    loop_timer_init(&bc.first, on_batch_first, &bc);
+    loop_timer_init(&bc.second, on_batch_second, &bc);
+    loop_timer_init(&bc.victim, on_batch_victim, &bc);
+    assert_int_equal(loop_io_start(loop, &bc.io, LOOP_READABLE), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+
+    uint64_t turn = loop_turns(loop);
+    assert_int_equal(loop_run_once(loop, 1000), 0);     /* dispatch, then timers */
+    assert_int_equal(bc.first_calls, 1);
+    assert_int_equal(bc.first_turn, turn);
+    assert_int_equal(bc.second_calls, 0);
+    assert_int_equal(bc.victim_calls, 0);
+    assert_true(loop_timer_active(&bc.second));
+
+    assert_int_equal(loop_run_once(loop, 1000), 0);     /* the next batch */
+    assert_int_equal(bc.second_calls, 1);
+    assert_int_equal(bc.second_turn, turn + 1);
+    assert_int_equal(bc.victim_calls, 0);
+    assert_int_equal(loop_active_timer_count(loop), 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_timer_batch_rule(void **state)
+{
+    struct fixture *f = *state;
+    run_batch_case(f->loop);                 /* not instrumented */
+
+    struct probe *probe = NULL;
+    char name[64], err[256];
+    snprintf(name, sizeof name, "test-loop-batch-%d-%s", (int)getpid(), g_backend);
+    if (probe_create(&probe, &(struct probe_config){ .name = name, .model = "loop" },
+                     err, sizeof err) < 0)
+        probe = NULL;
+    struct probe_thread *me = probe_thread_begin(probe, "loop");
+    struct loop *loop;
+    assert_int_equal(loop_new(&loop, g_backend, me), 0);
+    run_batch_case(loop);                    /* instrumented, when compiled in */
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_QUEUED), 0);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_Q_TIMERS_EXPIRED), 0);
+    loop_free(loop);
+    probe_thread_end(me);
+    probe_destroy(probe);
+}
+
 /* A zero-delay timer makes loop_run_once(-1) return at once. */
 static void test_timer_zero_delay(void **state)
 {
@@ -772,7 +873,7 @@ static void test_wakeup_from_thread(void **state)
 {
     struct fixture *f = *state;
     struct wake_ctx ctx = { .loop = f->loop };
-    assert_int_equal(loop_wakeup_init(f->loop, on_wakeup, &ctx), 0);
+    loop_set_wakeup_handler(f->loop, on_wakeup, &ctx);
 
     /* No watcher, no timer: only the wakeup can end this wait. */
     pthread_t thread;
@@ -896,7 +997,7 @@ static void test_probe_gauges(void **state)
     struct probe_thread *me = probe_thread_begin(gc.probe, "loop");
     struct loop *loop;
     assert_int_equal(loop_new(&loop, g_backend, me), 0);
-    assert_ptr_equal(loop_probe(loop), me);
+    assert_ptr_equal(loop_probe_thread(loop), me);
 
     int p[2][2];
     for (int i = 0; i < 2; i++) {
@@ -982,6 +1083,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timers_equal_delay_fire_in_start_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_stop_before_fire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_restart_inside_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_batch_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_zero_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_never_early, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_exits_when_idle, setup, teardown),

@@ -382,6 +382,76 @@ static void test_drops_when_rings_full(void **state)
     probe_destroy(probe);
 }
 
+/* What every request changes is counted in the thread's own ring with
+ * plain stores (probe_layout.h, "Per-thread counts"): readers must still
+ * see exact totals, across a ring handed from one thread to the next and
+ * alongside a thread that has no ring and uses the shared gauges. */
+static void test_handler_counts_kept_per_ring(void **state)
+{
+    (void)state;
+    char name[64];
+    test_name(name, sizeof name, "perring");
+    struct probe *probe = probe_new(name, "threads", 0);
+    struct probe_reader *reader = reader_new(name);
+
+    struct probe_thread *first = probe_thread_begin(probe, "first");
+    for (int i = 0; i < 3; i++) {
+        probe_handler_begin_at(first, 1000, 4, 0);
+        probe_handler_end_at(first, 1000 + 100 * (uint64_t)(i + 1), 4, 0);
+    }
+    probe_handler_begin(first, 4, 0);                 /* still running */
+    struct probe_snapshot *snap = snapshot_take(reader);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_HANDLERS_RUNNING], 1);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_REQUESTS_DONE], 3);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_HANDLERS_RUNNING), 1);
+    const struct histogram *h = &snap->hists[PROBE_HIST_HANDLER_NS];
+    assert_int_equal(histogram_count(h), 3);
+    assert_int_equal(histogram_min(h), 100);
+    assert_int_equal(histogram_max(h), 300);
+    free(snap);
+    probe_thread_end(first);      /* ends inside its handler: not running any more */
+
+    /* The next thread takes the same ring over: the counts go on. */
+    struct probe_thread *second = probe_thread_begin(probe, "second");
+    probe_handler_begin_at(second, 5000, 4, 0);
+    probe_handler_end_at(second, 5050, 4, 0);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_REQUESTS_DONE), 4);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_HANDLERS_RUNNING), 0);
+    snap = snapshot_take(reader);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_REQUESTS_DONE], 4);
+    assert_int_equal(histogram_count(&snap->hists[PROBE_HIST_HANDLER_NS]), 4);
+    assert_int_equal(histogram_min(&snap->hists[PROBE_HIST_HANDLER_NS]), 50);
+    free(snap);
+
+    /* The server's own /stats JSON adds the rings up too. */
+    char json[4096];
+    assert_true(probe_stats_json(probe, json, sizeof json) > 0);
+    assert_non_null(strstr(json, "\"requests_done\":4,"));
+    assert_non_null(strstr(json, "\"handler_us\":{\"count\":4,"));
+
+    probe_thread_end(second);
+    probe_reader_close(reader);
+    probe_destroy(probe);
+}
+
+/* A histogram with one writer may use the cheaper record: same result. */
+static void test_histogram_record_owned_matches(void **state)
+{
+    (void)state;
+    static struct histogram shared, owned;
+    histogram_init(&shared);
+    histogram_init(&owned);
+    uint64_t values[] = { 0, 1, 31, 32, 1000, 123456789, UINT64_MAX / 2 };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        histogram_record(&shared, values[i]);
+        histogram_record_owned(&owned, values[i]);
+    }
+    assert_int_equal(histogram_count(&owned), histogram_count(&shared));
+    assert_int_equal(histogram_min(&owned), histogram_min(&shared));
+    assert_int_equal(histogram_max(&owned), histogram_max(&shared));
+    assert_memory_equal(&owned, &shared, sizeof owned);
+}
+
 /* --- Errors a reader must explain --------------------------------------- */
 
 static void test_reader_errors(void **state)
@@ -1096,6 +1166,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_two_readers, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_ring_wraparound, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_drops_when_rings_full, fds_before, fds_after),
+        cmocka_unit_test_setup_teardown(test_handler_counts_kept_per_ring, fds_before,
+                                        fds_after),
+        cmocka_unit_test(test_histogram_record_owned_matches),
         cmocka_unit_test_setup_teardown(test_reader_errors, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_duplicate_name, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_reader_after_writer_destroys, fds_before,
