@@ -142,6 +142,13 @@ SOAK_S ?= 600
 soak: all
 	python3 scripts/soak.py --seconds $(SOAK_S) --evlab $(EVLAB)
 
+# The server core's costs per model, nginx beside them when installed
+# (scripts/bench_core.py; about five minutes).  strace is installed when
+# it can be; without it the syscall column says n/a.
+bench-core: all
+	-@scripts/deps.sh check bench-core
+	python3 scripts/bench_core.py --evlab $(EVLAB)
+
 deps:
 	@scripts/deps.sh install
 

@@ -56,7 +56,10 @@ grep -q $'\r' "$tmp/load.err" && fail "progress on a pipe contains carriage retu
 # 2. The instrumentation name as target, open loop.
 "$EVLAB" load -R 200 -c 2 -d 500ms --warmup 0 --json "$name" >"$tmp/name.json" 2>/dev/null \
     || fail "load by name exited $?"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["mode"]=="open" and r["latency_from"]=="intended" and 80 <= r["requests"] <= 110, r' \
+# The schedule is fixed (200/s for 0.5 s: 100 requests due) whatever the
+# scheduler does to us; how many of them were answered inside the window
+# depends on this noisy machine, so only "most" is asserted.
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); due=r["requests"]+r["unsent"]+r["unanswered"]; assert r["mode"]=="open" and r["latency_from"]=="intended" and 95 <= due <= 110 and r["requests"] >= 50, r' \
     "$tmp/name.json" || fail "load by name: bad result"
 
 # 3. A bad mix: exit 2, one clear line.
