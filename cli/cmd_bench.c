@@ -22,9 +22,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "load/bench_config.h"
-#include "load/bench_output.h"
-#include "load/bench_run.h"
+#include "bench/bench_config.h"
+#include "bench/bench_output.h"
+#include "bench/bench_run.h"
 #include "net/fdlimit.h"
 #include "load/load_report.h"
 

@@ -10,15 +10,15 @@
  * connections close (last sample) — so the numbers describe the server
  * under load, not the server shutting down.
  */
-#include "load/bench_run.h"
+#include "bench/bench_run.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "load/bench_procstat.h"
-#include "load/bench_server.h"
+#include "bench/bench_procstat.h"
+#include "bench/bench_server.h"
 #include "load/load_run.h"
 
 /* Seconds a run costs beyond warm-up + duration (start, stop). */

@@ -3,7 +3,7 @@
  * (see the header).  Each list is split on its separator and every item
  * is checked on its own, so a message can quote the one that is wrong.
  */
-#include "load/bench_config.h"
+#include "bench/bench_config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * the deadline, then kills.  A server that hangs costs a sweep five
  * seconds, never the whole sweep.
  */
-#include "load/bench_server.h"
+#include "bench/bench_server.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
  * as keys.  Every writer opens its file, writes, and checks both
  * ferror() and fclose(): a full disk must be an error, not a short file.
  */
-#include "load/bench_output.h"
+#include "bench/bench_output.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,7 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "load/svg_plot.h"
+#include "bench/svg_plot.h"
 
 int bench_output_mkdir(const char *dir, char *err, size_t err_len)
 {

@@ -1,5 +1,5 @@
 /*
- * test_load_bench_config.c — the pure parts of `evlab bench`: the list
+ * test_bench_config.c — the pure parts of `evlab bench`: the list
  * options (models, connection counts, workloads) and their errors, the
  * /proc parsers, and the sweep progress line.
  */
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "load/bench_config.h"
-#include "load/bench_procstat.h"
-#include "load/bench_run.h"
+#include "bench/bench_config.h"
+#include "bench/bench_procstat.h"
+#include "bench/bench_run.h"
 
 static void test_defaults(void **state)
 {
