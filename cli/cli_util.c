@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
     va_list ap;
@@ -82,15 +84,15 @@ bool cli_parse_duration(const char *text, uint64_t *out_ns)
         return false;
     /* A bare number means seconds, the unit people type most often. */
     if (*end == '\0' || strcmp(end, "s") == 0)
-        unit = 1000000000ull;
+        unit = NS_PER_S;
     else if (strcmp(end, "ms") == 0)
-        unit = 1000000ull;
+        unit = NS_PER_MS;
     else if (strcmp(end, "us") == 0)
-        unit = 1000ull;
+        unit = NS_PER_US;
     else if (strcmp(end, "m") == 0)
-        unit = 60ull * 1000000000ull;
+        unit = 60 * NS_PER_S;
     else if (strcmp(end, "h") == 0)
-        unit = 3600ull * 1000000000ull;
+        unit = 3600 * NS_PER_S;
     else
         return false;
     return mul_checked(v, unit, out_ns);

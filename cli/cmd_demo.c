@@ -10,6 +10,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "demo_run.h"
+#include "common/clock.h"
 
 static const char demo_usage[] =
     "usage: evlab demo [options]\n"
@@ -78,7 +79,7 @@ int cmd_demo(int argc, char **argv)
             if (!cli_parse_u64(optarg, 1, 600000, &value))
                 return cli_usage_error("demo", demo_usage, "--budget wants 1..600000 ms, not '%s'",
                                        optarg);
-            config.app.options.budget_ns = value * 1000000u;
+            config.app.options.budget_ns = clock_ms_to_ns(value);
             break;
         case 'r':
             if (!cli_parse_u64(optarg, 1, VIEW_MAX_REFRESH_HZ, &value))

@@ -13,6 +13,7 @@
 #include "common/limits.h"
 #include "loop/loop.h"
 #include "server/server.h"
+#include "common/clock.h"
 
 static const char serve_usage[] =
     "usage: evlab serve --model blocking|threads|loop [options]\n"
@@ -157,12 +158,12 @@ int cmd_serve(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: {
             uint64_t ns;
             /* 1 ms .. 1 day, whole milliseconds. */
-            if (!cli_parse_duration(optarg, &ns) || ns < 1000000u || ns > 86400ull * 1000000000u)
+            if (!cli_parse_duration(optarg, &ns) || ns < NS_PER_MS || ns > 86400 * NS_PER_S)
                 return cli_usage_error("serve", serve_usage,
                                        "%s wants a duration from 1ms to 24h (e.g. 10s), not '%s'",
                                        opt == OPT_REQUEST_TIMEOUT ? "--request-timeout"
                                                                   : "--idle-timeout", optarg);
-            uint32_t ms = (uint32_t)(ns / 1000000u);
+            uint32_t ms = (uint32_t)(ns / NS_PER_MS);
             if (opt == OPT_REQUEST_TIMEOUT)
                 config.request_timeout_ms = ms;
             else

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+
 static const char *const known_models[] = { "blocking", "threads", "loop" };
 
 static const struct { const char *name, *mix; } presets[] = {
@@ -65,9 +67,9 @@ void bench_config_defaults(struct bench_config *cfg)
         cfg->connections[i] = levels[i];
     cfg->level_count = 4;
     (void)bench_parse_workloads("root,mix", cfg, err, sizeof err);
-    cfg->duration_ns = 4ull * 1000000000ull;
-    cfg->warmup_ns = 1ull * 1000000000ull;
-    cfg->timeout_ns = 2ull * 1000000000ull;
+    cfg->duration_ns = 4 * NS_PER_S;
+    cfg->warmup_ns = 1 * NS_PER_S;
+    cfg->timeout_ns = 2 * NS_PER_S;
     cfg->loop_backend = "epoll";
 }
 

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+
 void load_config_defaults(struct load_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -28,10 +30,10 @@ void load_config_defaults(struct load_config *cfg)
     cfg->mode = LOAD_CLOSED;
     cfg->connections = 10;
     cfg->pipeline = 1;
-    cfg->duration_ns = 10ull * 1000000000ull;
-    cfg->warmup_ns = 1ull * 1000000000ull;
-    cfg->connect_timeout_ns = 2ull * 1000000000ull;
-    cfg->timeout_ns = 5ull * 1000000000ull;
+    cfg->duration_ns = 10 * NS_PER_S;
+    cfg->warmup_ns = 1 * NS_PER_S;
+    cfg->connect_timeout_ns = 2 * NS_PER_S;
+    cfg->timeout_ns = 5 * NS_PER_S;
     cfg->backend = "epoll";
     cfg->mix.count = 1;
     cfg->mix.total_weight = 1;
