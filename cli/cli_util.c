@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/decimal.h"
 
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
@@ -38,18 +39,13 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
  * strtoull would quietly accept) and overflow. */
 static bool parse_digits(const char *text, uint64_t *value, const char **end)
 {
-    char *stop;
-    unsigned long long v;
+    size_t digits;
 
-    if (text == NULL || !isdigit((unsigned char)text[0]))
+    if (text == NULL)
         return false;
-    errno = 0;
-    v = strtoull(text, &stop, 10);
-    if (errno == ERANGE)
-        return false;
-    *value = v;
-    *end = stop;
-    return true;
+    digits = decimal_parse_prefix(text, strlen(text), UINT64_MAX, value);
+    *end = text + digits;
+    return digits > 0;
 }
 
 bool cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)

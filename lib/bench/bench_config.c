@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/decimal.h"
 
 static const char *const known_models[] = { "blocking", "threads", "loop" };
 
@@ -120,14 +121,7 @@ int bench_parse_levels(const char *text, struct bench_config *cfg, char *err, si
     for (;;) {
         size_t len = strcspn(s, ",");
         uint64_t v = 0;
-        bool ok = len > 0 && len <= 6;
-        for (size_t i = 0; ok && i < len; i++) {
-            if (!isdigit((unsigned char)s[i]))
-                ok = false;
-            else
-                v = v * 10 + (uint64_t)(s[i] - '0');
-        }
-        if (!ok || v < 1 || v > LOAD_MAX_CONNECTIONS) {
+        if (!decimal_parse(s, len, LOAD_MAX_CONNECTIONS, &v) || v < 1) {
             snprintf(err, err_len, "bad connection count '%.*s' (expected 1..%d, e.g. 1,10,100)",
                      (int)len, s, LOAD_MAX_CONNECTIONS);
             return -EINVAL;
