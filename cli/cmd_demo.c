@@ -39,7 +39,12 @@ static const char demo_usage[] =
     "  --backend B      the loop model's backend: poll or epoll\n"
     "  -h, --help\n";
 
-int cmd_demo(int argc, char **argv)
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct demo_config *args)
 {
     static const struct option options[] = {
         { "duration", required_argument, NULL, 'd' },
@@ -59,7 +64,8 @@ int cmd_demo(int argc, char **argv)
     uint64_t value;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
         case 'd':
             if (!cli_parse_duration(optarg, &config.app.duration_ns) ||
@@ -95,12 +101,24 @@ int cmd_demo(int argc, char **argv)
             break;
         case 'h':
             fputs(demo_usage, stdout);
-            return 0;
+            return -1;
+        case ':':
+            return cli_usage_error("demo", demo_usage, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("demo", demo_usage, "unknown option");
+            return cli_usage_error("demo", demo_usage, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return cli_usage_error("demo", demo_usage, "unexpected argument '%s'", argv[optind]);
+    *args = config;
+    return 0;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    struct demo_config config;
+    int parsed = parse_args(argc, argv, &config);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : parsed;
     return demo_run(&config);
 }
