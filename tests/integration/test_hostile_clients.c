@@ -1,6 +1,6 @@
 /*
  * Hostile clients against every server model, over real loopback sockets
- * and real `evlab serve` processes (PRODUCT.md, "Quality bars"):
+ * and real `evlab serve` processes (the behaviour README.md promises for bad requests):
  *
  *   1. garbage bytes                  -> 400 and a close, as soon as the
  *                                         first impossible byte arrives
