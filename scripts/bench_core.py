@@ -67,6 +67,7 @@ class Target:
         self.syscalls = None       # per request
         self.top_calls = ""        # the commonest calls, per request
         self.cpu_us = []           # per request, one per round
+        self.short_rounds = 0      # rounds answering < 90% of what was due
         self.idle = None           # dict of idle-connection figures
         self.one_by_one = None     # (seconds or None, connections opened)
 
@@ -243,6 +244,8 @@ def measure_cpu(evlab, target, rate, seconds):
     used_us = (cpu_ticks(target.pid) - before) * 1e6 / TICKS
     us = used_us / max(result["requests"], 1)
     target.cpu_us.append(us)
+    if result["requests"] < 0.9 * rate * seconds:
+        target.short_rounds += 1
     return us, result["requests"]
 
 
@@ -363,6 +366,11 @@ def print_table(targets, opts, nginx_note):
     for t in targets:
         if t.top_calls:
             print("  %-10s %s" % (t.label, t.top_calls))
+    short = ["%s %d" % (t.label, t.short_rounds) for t in targets if t.short_rounds]
+    if short:
+        print()
+        print("CPU rounds in which fewer than 90%% of the %d due requests were answered "
+              "(server or client short of CPU): %s." % (opts.rate * opts.seconds, ", ".join(short)))
     print()
     print("blocking: 1 connection (it serves one at a time), no idle figures.  "
           "KernelStack is machine-wide, so other processes move it too.")
@@ -375,11 +383,11 @@ def main():
     ap.add_argument("--evlab", default="./evlab")
     ap.add_argument("--rate", type=int, default=30000, help="fixed rate for the CPU rounds")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved CPU rounds")
-    ap.add_argument("--seconds", type=int, default=3, help="length of each load run")
+    ap.add_argument("--seconds", type=int, default=2, help="length of each load run")
     ap.add_argument("--minimal", default=os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build/release/bench/minimal_server"),
                     help="the minimal server binary (skipped when absent)")
-    ap.add_argument("--idle-limit", type=int, default=45,
+    ap.add_argument("--idle-limit", type=int, default=60,
                     help="give up opening 10,000 connections after this many seconds")
     opts = ap.parse_args()
     evlab = os.path.abspath(opts.evlab)
