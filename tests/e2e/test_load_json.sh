@@ -18,7 +18,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 name="e2e-load-$$"
 "$EVLAB" serve --model loop --name "$name" >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server_pid=$!
-for _ in $(seq 50); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
+# Up to 20 s: a busy machine can be slow to start a process.
+for _ in $(seq 200); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$tmp/serve.out")
 [ -n "$port" ] || fail "server did not start: $(cat "$tmp/serve.err")"
 
