@@ -52,7 +52,7 @@ static size_t excerpt(const char *text, const char *from, const char *to, char l
         while (n > 0 && s[n - 1] == ' ')
             s[--n] = '\0';
         if (n > 0)
-            snprintf(lines[count++], 128, "%s", s);
+            snprintf(lines[count++], 128, "%.127s", s);
         p = end;
     }
     return count;
