@@ -37,6 +37,7 @@ static const char demo_usage[] =
     "  --budget MS      handler time that counts as blocking (default 10)\n"
     "  --refresh HZ     view refreshes per second (default 10)\n"
     "  --backend B      the loop model's backend: poll or epoll\n"
+    "  --record FILE    also record the run (evlab view --replay FILE later)\n"
     "  -h, --help\n";
 
 /* Parses the command line into *args, the way every evlab command does
@@ -53,6 +54,7 @@ static int parse_args(int argc, char **argv, struct demo_config *args)
         { "budget", required_argument, NULL, 'b' },
         { "refresh", required_argument, NULL, 'r' },
         { "backend", required_argument, NULL, 'B' },
+        { "record", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -98,6 +100,9 @@ static int parse_args(int argc, char **argv, struct demo_config *args)
                 return cli_usage_error("demo", demo_usage, "--backend wants poll or epoll, not '%s'",
                                        optarg);
             config.backend = optarg;
+            break;
+        case 'R':
+            config.record_path = optarg;
             break;
         case 'h':
             fputs(demo_usage, stdout);

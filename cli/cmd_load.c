@@ -58,6 +58,8 @@ static const char load_usage[] =
 "      --timeout T       give up a request after T without its reply; the\n"
 "                        connection is closed and reopened (default 5s)\n"
 "      --backend B       event loop backend: epoll (default) or poll\n"
+"      --seed N          seed of the --mix choices (default 1): same seed,\n"
+"                        same sequence of paths\n"
 "      --json            print the result as one JSON object (see below)\n"
 "  -q, --quiet           no progress line\n"
 "  -h, --help            this text\n"
@@ -145,7 +147,7 @@ static bool backend_known(const char *name)
 
 enum {
     OPT_WARMUP = 1000, OPT_MIX, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT, OPT_JSON,
-    OPT_IDLE, OPT_BACKEND,
+    OPT_IDLE, OPT_BACKEND, OPT_SEED,
 };
 
 /* What the command line asked for. */
@@ -174,6 +176,7 @@ static int parse_args(int argc, char **argv, struct load_args *args)
         { "json", no_argument, NULL, OPT_JSON },
         { "idle", no_argument, NULL, OPT_IDLE },
         { "backend", required_argument, NULL, OPT_BACKEND },
+        { "seed", required_argument, NULL, OPT_SEED },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -241,6 +244,11 @@ static int parse_args(int argc, char **argv, struct load_args *args)
             break;
         case OPT_IDLE:
             cfg.idle = true;
+            break;
+        case OPT_SEED:
+            if (!cli_parse_u64(optarg, 0, UINT64_MAX, &cfg.seed))
+                return cli_usage_error("load", load_usage,
+                                       "bad --seed '%s' (expected a whole number)", optarg);
             break;
         case OPT_BACKEND:
             if (!backend_known(optarg))

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli_util.h"
+#include "cmd_view_replay.h"
 #include "commands.h"
 #include "common/clock.h"
 #include "probe/probe_reader.h"
@@ -51,12 +52,17 @@ static const char view_usage[] =
     "  --width N        columns of --plain output (default 100)\n"
     "  --duration D     stop after D (e.g. 30s)\n"
     "  --report         on exit, print refreshes/s and events read to stderr\n"
+    "  --replay FILE    replay a recording made by 'evlab record' instead\n"
+    "                   (no server needed; keys: ? in the view)\n"
+    "  --at T           with --replay: start at T seconds into the recording, or\n"
+    "                   'blocked' (the first blocked-loop moment), 'blocked:N'\n"
     "  -h, --help\n";
 
 struct view_args {
     struct view_app_config app;
     bool once, plain, report;
     uint64_t width;
+    const char *replay, *at;      /* --replay FILE, --at T */
     char *names[VIEW_MAX_SERVERS];
     char name_storage[VIEW_MAX_SERVERS][PROBE_NAME_MAX];
     size_t name_count;
@@ -72,6 +78,8 @@ static int parse_args(int argc, char **argv, struct view_args *args)
         { "width", required_argument, NULL, 'w' },
         { "duration", required_argument, NULL, 'd' },
         { "report", no_argument, NULL, 'R' },
+        { "replay", required_argument, NULL, 'Y' },
+        { "at", required_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -114,6 +122,12 @@ static int parse_args(int argc, char **argv, struct view_args *args)
         case 'R':
             args->report = true;
             break;
+        case 'Y':
+            args->replay = optarg;
+            break;
+        case 'A':
+            args->at = optarg;
+            break;
         case 'h':
             fputs(view_usage, stdout);
             return -1;
@@ -123,6 +137,10 @@ static int parse_args(int argc, char **argv, struct view_args *args)
     }
     if (args->once)
         args->plain = true;
+    if (args->at != NULL && args->replay == NULL)
+        return cli_usage_error("view", view_usage, "--at goes with --replay FILE");
+    if (args->replay != NULL && optind < argc)
+        return cli_usage_error("view", view_usage, "--replay takes no server NAME");
     for (int i = optind; i < argc; i++) {
         if (args->name_count == VIEW_MAX_SERVERS)
             return cli_usage_error("view", view_usage, "at most %d servers", VIEW_MAX_SERVERS);
@@ -218,6 +236,9 @@ int cmd_view(int argc, char **argv)
     int rc = parse_args(argc, argv, &args);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    if (args.replay != NULL)
+        return cmd_view_replay(args.replay, args.at, args.plain, (size_t)args.width, args.report,
+                               &args.app);
     if (args.name_count == 0) {
         if (find_all_servers(&args) < 0 || args.name_count == 0) {
             fprintf(stderr, "evlab view: no running evlab server found (start one with "

@@ -17,5 +17,8 @@ int cmd_load(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_lesson(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

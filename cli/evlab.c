@@ -24,7 +24,10 @@ static const struct command commands[] = {
     { "list",  cmd_list,  "list the running instrumented servers" },
     { "view",  cmd_view,  "watch running servers live, side by side (ncurses)" },
     { "demo",  cmd_demo,  "start all three models under load and watch them" },
+    { "lesson", cmd_lesson, "list the lessons, or play one live (--plain --check: headless)" },
     { "load",  cmd_load,  "generate HTTP load and report latency percentiles" },
+    { "record", cmd_record, "record running servers to a file (replay, trace)" },
+    { "trace", cmd_trace, "convert a recording to Chrome trace JSON (Perfetto)" },
     { "bench", cmd_bench, "sweep models x connections x workloads, write CSV/SVG" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -23,6 +23,7 @@
 #include "demo_children.h"
 #include "demo_load.h"
 #include "demo_summary.h"
+#include "replay_recorder.h"
 #include "view_source.h"
 #include "view_terminal.h"
 
@@ -105,7 +106,8 @@ static bool demo_key(void *context, int key)
     struct demo *demo = context;
     if (!demo->load_started)
         return false;
-    uint64_t now = clock_now_ns();
+    /* The presenter's clock: a pause (p) also holds the tour. */
+    uint64_t now = view_app_presenter_now();
     switch (key) {
     case '1': case '2': case '3': case '4':
         demo_load_select(&demo->load, key - '1', now);
@@ -127,7 +129,7 @@ static bool demo_key(void *context, int key)
 static void demo_status(void *context, char *buf, size_t len)
 {
     struct demo *demo = context;
-    uint64_t now = clock_now_ns();
+    uint64_t now = view_app_presenter_now();
     size_t used;
     if (demo->config->app.duration_ns != 0) {
         uint64_t elapsed = now - demo->started_ns;
@@ -183,9 +185,22 @@ int demo_run(const struct demo_config *config)
         demo_children_stop_all(SERVER_STOP_GRACE_MS);
         return 1;
     }
+    /* --record FILE: the recorder is one more child, started before the
+     * load so the recording holds the whole run (replay_recorder.h). */
+    int recorder = -1;
+    if (config->record_path != NULL) {
+        recorder = replay_recorder_start(config->record_path, names, DEMO_SERVERS, err,
+                                         sizeof err);
+        if (recorder < 0) {
+            fprintf(stderr, "evlab demo: --record %s: %s\n", config->record_path, err);
+            demo_children_stop_all(SERVER_STOP_GRACE_MS);
+            view_source_close(source);
+            return 1;
+        }
+    }
     if (!config->no_load) {
         demo_load_init(&demo.load, demo.targets, DEMO_SERVERS);
-        demo_load_select(&demo.load, config->pattern, clock_now_ns());
+        demo_load_select(&demo.load, config->pattern, view_app_presenter_now());
         demo.load_started = true;
     }
 
@@ -194,13 +209,14 @@ int demo_run(const struct demo_config *config)
         .help_extra = demo_help,
     };
     struct view_app_stats stats;
-    demo.started_ns = clock_now_ns();
+    demo.started_ns = view_app_presenter_now();
     int rc = view_app_run(source, &config->app, &hooks, &stats, err, sizeof err);
 
     /* Load first, so its reports cover the same time as the servers'. */
     if (demo.load_started)
         demo_load_stop(&demo.load);
     view_source_sample(source);
+    replay_recorder_stop(recorder);       /* before the servers: a last live picture */
     if (rc == 0)
         print_summary(&demo, source, (double)stats.elapsed_ns / 1e9);
     else

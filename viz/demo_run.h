@@ -26,6 +26,7 @@ struct demo_config {
     int pattern;                  /* 0..3 to start with, or -1: the tour */
     bool no_load;                 /* servers only: drive them yourself */
     const char *backend;          /* the loop model's backend, or NULL */
+    const char *record_path;      /* --record FILE (replay_recorder.h), or NULL */
 };
 
 int demo_run(const struct demo_config *config);

@@ -42,6 +42,17 @@ struct frozen {
     uint64_t paused_at_ns;
 };
 
+/* The presenter's clock: one view runs at a time, and hooks read it from
+ * their own key handlers, so it lives here rather than in struct app. */
+static uint64_t paused_total_ns;      /* every finished pause, added up */
+static uint64_t pause_began_ns;       /* 0: not paused now */
+
+uint64_t view_app_presenter_now(void)
+{
+    uint64_t now = pause_began_ns != 0 ? pause_began_ns : clock_now_ns();
+    return now - paused_total_ns;
+}
+
 struct app {
     struct view_source *source;
     const struct view_app_config *config;
@@ -50,7 +61,9 @@ struct app {
     size_t count;
     size_t refresh_step;
     size_t focus;
-    bool zoom, help, paused, stepping, quit;
+    bool zoom, help, glossary, paused, stepping, quit;
+    /* What the hooks said last; while paused it is shown unchanged. */
+    char status[256], narration[VIEW_NARRATION_LINES * 256];
     size_t step_index;                /* in the focused pane's recording */
     uint64_t step_t_ns;
     struct frozen frozen;
@@ -144,12 +157,19 @@ static void paint(struct app *app)
                  " q quit  p pause  tab focus  z zoom  +/- refresh  ? help");
     }
     bool has_status = app->hooks != NULL && app->hooks->status != NULL;
-    if (has_status)
-        app->hooks->status(app->hooks->context, status, sizeof status);
+    bool has_narration = app->hooks != NULL && app->hooks->narration != NULL;
+    /* Paused, the bars keep what they said: the presenter froze it all. */
+    if (has_status && !app->paused)
+        app->hooks->status(app->hooks->context, app->status, sizeof app->status);
+    if (has_narration && !app->paused)
+        app->hooks->narration(app->hooks->context, app->narration, sizeof app->narration);
+    snprintf(status, sizeof status, "%s", app->status);
     struct view_screen screen = {
         .panes = app->panes, .count = app->count, .focus = app->focus, .zoom = app->zoom,
-        .help = app->help, .top = top, .status = has_status ? status : NULL,
+        .help = app->help, .glossary = app->glossary, .top = top,
+        .status = has_status ? status : NULL,
         .bottom = bottom, .help_extra = app->hooks != NULL ? app->hooks->help_extra : NULL,
+        .narration = has_narration && app->narration[0] ? app->narration : NULL,
     };
     view_paint(app->painter, &screen);
 }
@@ -184,9 +204,13 @@ static void toggle_pause(struct app *app)
         frozen_release(&app->frozen);
         app->paused = false;
         app->stepping = false;
+        paused_total_ns += clock_now_ns() - pause_began_ns;
+        pause_began_ns = 0;
         return;
     }
     app->paused = frozen_take(app);
+    if (app->paused)
+        pause_began_ns = clock_now_ns();
 }
 
 /* Focus moves on; in step mode the new pane's cursor goes to its last
@@ -240,7 +264,15 @@ static void handle_key(struct app *app, int key)
         app->zoom = !app->zoom;
         break;
     case '?': case 'h':
-        app->help = !app->help;
+        /* off -> keys -> glossary of the focused pane -> off */
+        if (app->glossary) {
+            app->glossary = false;
+        } else if (app->help) {
+            app->help = false;
+            app->glossary = true;
+        } else {
+            app->help = true;
+        }
         break;
     case '+': case '=':
         if (app->refresh_step + 1 < REFRESH_STEP_COUNT)
@@ -297,6 +329,8 @@ int view_app_run(struct view_source *source, const struct view_app_config *confi
     }
 
     uint64_t start = clock_now_ns();
+    paused_total_ns = 0;
+    pause_began_ns = 0;
     uint64_t next_drain = start, next_paint = start;
     while (!app.quit) {
         int quit_signal;
@@ -305,7 +339,8 @@ int view_app_run(struct view_source *source, const struct view_app_config *confi
             break;
         }
         uint64_t now = clock_now_ns();
-        if (config->duration_ns != 0 && now - start >= config->duration_ns)
+        /* --duration counts the presenter's time: a pause holds it too. */
+        if (config->duration_ns != 0 && view_app_presenter_now() - start >= config->duration_ns)
             break;
         if (now >= next_drain) {
             stats->events += view_source_drain(source);
@@ -314,7 +349,8 @@ int view_app_run(struct view_source *source, const struct view_app_config *confi
             next_drain += VIEW_DRAIN_INTERVAL_MS * MS;
             if (next_drain <= now)
                 next_drain = now + VIEW_DRAIN_INTERVAL_MS * MS;
-            if (hooks != NULL && hooks->tick != NULL && !hooks->tick(hooks->context, now))
+            if (hooks != NULL && hooks->tick != NULL &&
+                !hooks->tick(hooks->context, view_app_presenter_now()))
                 break;
         }
         if (now >= next_paint) {
@@ -347,6 +383,8 @@ int view_app_run(struct view_source *source, const struct view_app_config *confi
         }
     }
     stats->elapsed_ns = clock_now_ns() - start;
+    pause_began_ns = 0;
+    paused_total_ns = 0;
     view_terminal_restore();
     view_painter_free(app.painter);
     frozen_release(&app.frozen);

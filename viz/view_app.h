@@ -3,9 +3,11 @@
  * paint, answer keys, until `q` (or a quit signal, or a hook says stop).
  *
  * Keys: q quit; p pause/resume (the picture freezes, the servers keep
- * being read); while paused, <- and -> (or space) step through the
+ * being read, and so does everything else the presenter sees: the status
+ * and narration lines, and the hooks' clock); while paused, <- and -> (or space) step through the
  * recorded events one at a time and every pane shows the state at that
- * event; tab focuses the next pane; z zooms the focused pane; ? help;
+ * event; tab focuses the next pane; z zooms the focused pane; ? help, and
+ * ? again the glossary of the focused pane's model;
  * + and - change the refresh rate.
  *
  * `evlab demo` reuses this loop unchanged and adds its own keys, status
@@ -26,17 +28,28 @@
 #include "view_model.h"
 #include "view_source.h"
 
+/* The presenter's clock.  Hooks get time that stands still while the view
+ * is paused (monotonic nanoseconds minus every pause so far), so a tour
+ * or a lesson's timer freezes with the picture. */
 struct view_app_hooks {
     void *context;
-    /* Called at every drain tick; returning false ends the loop. */
-    bool (*tick)(void *context, uint64_t now_ns);
+    /* Called at every drain tick with the presenter's clock; returning
+     * false ends the loop. */
+    bool (*tick)(void *context, uint64_t presenter_ns);
     /* A key the view does not use itself; returns true when it used it. */
     bool (*key)(void *context, int key);
     /* Fills the status bar shown under the top bar (NULL: no such bar). */
     void (*status)(void *context, char *buf, size_t len);
     /* Extra lines for the help overlay, '\n'-separated (may be NULL). */
     const char *help_extra;
+    /* Fills lines of narration shown above the bottom bar, '\n'-separated
+     * (at most VIEW_NARRATION_LINES); NULL or "" for none. */
+    void (*narration)(void *context, char *buf, size_t len);
 };
+
+/* The presenter's clock of the running view (see above); outside
+ * view_app_run() it is the monotonic clock. */
+uint64_t view_app_presenter_now(void);
 
 struct view_app_config {
     struct view_options options;

@@ -1,7 +1,8 @@
 /*
  * view_events.c — one recorded event as a short line of words, for the
  * event log of a pane: "accept -> fd 7", "poll() returned 3 ready" (see
- * view_event_describe() in view_model.h).
+ * view_events.h).  Part of the text layer: the view model keeps raw
+ * records and view_text.c calls this to word them.
  *
  * Design.  One switch over the event kinds, each case printing with
  * snprintf into the caller's buffer, so a long line is cut short rather
@@ -11,7 +12,9 @@
  * does not know still get a line ("event kind 42"): a student's server may
  * emit events of its own.
  */
-#include "view_model.h"
+#include "view_events.h"
+
+#include <stdbool.h>
 
 #include <inttypes.h>
 #include <stdio.h>

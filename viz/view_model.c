@@ -12,8 +12,12 @@
  * recording up to event N (view_replay.c).  Everything after that — the
  * threads list, the longest running handler, the blocked-loop alert, the
  * connections being served — is computed from the frame by the same code,
- * so the two modes cannot disagree about what a state means.  The event
- * log's lines are worded by view_events.c.
+ * so the two modes cannot disagree about what a state means.
+ *
+ * No sentences are written here: the pane holds codes (states, calls,
+ * routes, fds, durations) and raw event records, and view_text.c puts
+ * them into words.  That keeps this file about measuring, and lets the
+ * tests check the numbers without parsing text.
  */
 #include "view_model.h"
 
@@ -21,9 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/routes.h"
-#include "view_format.h"
-#include "view_model_internal.h"
 
 const char *const view_hist_row_labels[VIEW_HIST_ROWS] = {
     "<10us", "<100us", "<1ms", "<10ms", "<100ms", "<1s", ">=1s"
@@ -220,62 +221,45 @@ static void fill_from_frame(enum view_kind kind, const struct frame *frame,
         out->longest_call = ring->call;
     }
 
-    /* The alert, in words.  Only strictly past the budget: a handler that
-     * takes exactly the budget is still within it. */
-    char d[32];
+    /* The alert.  Only strictly past the budget: a handler that takes
+     * exactly the budget is still within it. */
     out->alert = VIEW_ALERT_NONE;
-    out->alert_text[0] = '\0';
     if (blocker != NULL && blocker_ns > options->budget_ns) {
         const struct view_ring_replay *ring = blocker->ring;
-        const char *who = kind == VIEW_KIND_LOOP ? "LOOP BLOCKED" : "SERVER BLOCKED";
-        const char *victims = kind == VIEW_KIND_LOOP ? "no other connection is served"
-                                                     : "every other client waits";
-        format_duration(d, sizeof d, blocker_ns);
         out->alert = VIEW_ALERT_BLOCKED;
-        if (ring->handler.active && ring->state == PROBE_STATE_BLOCKED)
-            snprintf(out->alert_text, sizeof out->alert_text,
-                     "%s for %s: handler %s (fd %d) waits in %s(); %s",
-                     who, d, route_name((enum route_id)ring->handler.route),
-                     (int)ring->handler.fd, probe_call_name((enum probe_call)ring->call), victims);
-        else if (ring->handler.active || ring->state == PROBE_STATE_HANDLER)
-            snprintf(out->alert_text, sizeof out->alert_text,
-                     "%s for %s: handler %s (fd %d) is still running; %s",
-                     who, d, route_name((enum route_id)ring->handler.route),
-                     (int)(ring->handler.active ? ring->handler.fd : ring->fd), victims);
-        else
-            snprintf(out->alert_text, sizeof out->alert_text,
-                     "%s for %s: waiting in %s() on fd %d; %s",
-                     who, d, probe_call_name((enum probe_call)ring->call), (int)ring->fd,
-                     victims);
-    } else if (worst != NULL && worst_ns > options->budget_ns) {
-        format_duration(d, sizeof d, worst_ns);
-        out->alert = kind == VIEW_KIND_LOOP || kind == VIEW_KIND_BLOCKING ? VIEW_ALERT_NONE
-                                                                           : VIEW_ALERT_SLOW;
-        if (out->alert == VIEW_ALERT_SLOW)
-            snprintf(out->alert_text, sizeof out->alert_text,
-                     "slow handler: %s for %s (fd %d); other threads keep serving",
-                     route_name((enum route_id)out->longest_route), d, out->longest_fd);
+        out->alert_ns = blocker_ns;
+        out->alert_call = ring->call;
+        out->alert_route = ring->handler.active ? ring->handler.route : 0;
+        if (ring->handler.active && ring->state == PROBE_STATE_BLOCKED) {
+            out->alert_cause = VIEW_CAUSE_HANDLER_IN_CALL;
+            out->alert_fd = ring->handler.fd;
+        } else if (ring->handler.active || ring->state == PROBE_STATE_HANDLER) {
+            out->alert_cause = VIEW_CAUSE_HANDLER_RUNNING;
+            out->alert_fd = ring->handler.active ? ring->handler.fd : ring->fd;
+        } else {
+            out->alert_cause = VIEW_CAUSE_WAITING_IN_CALL;
+            out->alert_fd = ring->fd;
+        }
+    } else if (worst != NULL && worst_ns > options->budget_ns &&
+               kind != VIEW_KIND_LOOP && kind != VIEW_KIND_BLOCKING) {
+        /* Other threads keep serving: slow, not blocked. */
+        out->alert = VIEW_ALERT_SLOW;
+        out->alert_cause = VIEW_CAUSE_HANDLER_RUNNING;
+        out->alert_ns = worst_ns;
+        out->alert_route = out->longest_route;
+        out->alert_fd = out->longest_fd;
     }
 }
 
-/* What a thread is doing, in words: "waiting in read() fd 7". */
-static void thread_doing(const struct view_ring_replay *ring, char *buf, size_t len)
+/* Copies what a thread is doing into a row, for view_text_thread_doing(). */
+static void row_from_ring(const struct view_ring_replay *ring, struct view_thread_row *row)
 {
-    if (ring->state == PROBE_STATE_BLOCKED && ring->handler.active)
-        snprintf(buf, len, "%s fd %d: in %s()",
-                 route_name((enum route_id)ring->handler.route), (int)ring->handler.fd,
-                 probe_call_name((enum probe_call)ring->call));
-    else if (ring->state == PROBE_STATE_BLOCKED && ring->fd >= 0)
-        snprintf(buf, len, "waits in %s() fd %d", probe_call_name((enum probe_call)ring->call),
-                 (int)ring->fd);
-    else if (ring->state == PROBE_STATE_BLOCKED)
-        snprintf(buf, len, "waits in %s()", probe_call_name((enum probe_call)ring->call));
-    else if (ring->state == PROBE_STATE_HANDLER)
-        snprintf(buf, len, "running %s fd %d",
-                 route_name((enum route_id)(ring->handler.active ? ring->handler.route : 0)),
-                 (int)ring->fd);
-    else
-        snprintf(buf, len, "idle");
+    row->state = ring->state;
+    row->call = ring->call;
+    row->fd = ring->fd;
+    row->in_handler = ring->handler.active;
+    row->route = ring->handler.active ? ring->handler.route : 0;
+    row->handler_fd = ring->handler.fd;
 }
 
 /* A group of threads doing the same thing, for the collapsed list. */
@@ -311,9 +295,10 @@ static void fill_threads(const struct frame *frame, const struct view_options *o
                                  ? ring->since_ns : ring->handler.start_ns;
             uint64_t age = start != 0 && frame->t_ns > start ? frame->t_ns - start : 0;
             struct view_thread_row *row = &out->thread_rows[out->thread_row_count++];
+            memset(row, 0, sizeof *row);
             snprintf(row->role, sizeof row->role, "%s", thread->role);
             row->tid = thread->tid;
-            thread_doing(ring, row->doing, sizeof row->doing);
+            row_from_ring(ring, row);
             row->age_ns = age;
             row->age_known = start != 0;
             row->state = ring->state;
@@ -350,65 +335,26 @@ static void fill_threads(const struct frame *frame, const struct view_options *o
         struct view_thread_row *row = &out->thread_rows[out->thread_row_count++];
         memset(row, 0, sizeof *row);
         row->state = groups[g].state;
-        if (groups[g].state == PROBE_STATE_BLOCKED)
-            snprintf(row->doing, sizeof row->doing, "%7zu waiting in %s()", groups[g].count,
-                     probe_call_name((enum probe_call)groups[g].call));
-        else if (groups[g].state == PROBE_STATE_HANDLER)
-            snprintf(row->doing, sizeof row->doing, "%7zu running handler %s", groups[g].count,
-                     route_name((enum route_id)groups[g].route));
-        else
-            snprintf(row->doing, sizeof row->doing, "%7zu %s", groups[g].count,
-                     probe_thread_state_name((enum probe_thread_state)groups[g].state));
+        row->call = groups[g].call;
+        row->route = groups[g].route;
+        row->in_handler = groups[g].state == PROBE_STATE_HANDLER;
+        row->fd = -1;
+        row->handler_fd = -1;
+        row->group_count = groups[g].count;
     }
 }
 
-/* One log line: "  -1.23 ms loop/0  accept -> fd 7". */
+/* One log line: the event, who emitted it, its time relative to the
+ * reference instant. */
 static void log_line(const struct probe_snapshot *snap, const struct probe_event_record *ev,
                      uint64_t reference_ns, struct view_log_line *line)
 {
-    char when[32], what[80], who[24];
     const char *role;
     int tid;
     ring_labels(snap, ev->ring, &role, &tid);
-    snprintf(who, sizeof who, "%s/%u", role, (unsigned)ev->ring);
-    format_relative(when, sizeof when, (int64_t)(ev->t_ns - reference_ns));
-    view_event_describe(ev, what, sizeof what);
-    snprintf(line->text, sizeof line->text, "%10s %-10.10s %s", when, who, what);
-}
-
-/* Converts a window (now minus base) into a histogram of its own, so the
- * library's percentile code can read it.  Empty when nothing happened in
- * the window. */
-static void window_histogram(const struct histogram *now, const struct histogram *base,
-                             struct histogram *out)
-{
-    histogram_init(out);
-    uint64_t total = 0, sum = 0;
-    size_t first = HIST_BUCKETS, last = 0;
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        uint64_t a = atomic_load_explicit(&now->buckets[i], memory_order_relaxed);
-        uint64_t b = atomic_load_explicit(&base->buckets[i], memory_order_relaxed);
-        uint64_t c = a > b ? a - b : 0;
-        if (c == 0)
-            continue;
-        atomic_store_explicit(&out->buckets[i], c, memory_order_relaxed);
-        total += c;
-        sum += c * histogram_bucket_low(i);
-        if (first == HIST_BUCKETS)
-            first = i;
-        last = i;
-    }
-    if (total == 0)
-        return;
-    /* min/max of the window are only known to a bucket; never past the
-     * server's real maximum. */
-    uint64_t max = histogram_bucket_high(last) - 1;
-    uint64_t real_max = histogram_max(now);
-    atomic_store_explicit(&out->count, total, memory_order_relaxed);
-    atomic_store_explicit(&out->sum, sum, memory_order_relaxed);
-    atomic_store_explicit(&out->min, histogram_bucket_low(first), memory_order_relaxed);
-    atomic_store_explicit(&out->max, max < real_max || real_max == 0 ? max : real_max,
-                          memory_order_relaxed);
+    line->event = *ev;
+    snprintf(line->role, sizeof line->role, "%s", role);
+    line->delta_ns = (int64_t)(ev->t_ns - reference_ns);
 }
 
 static void fill_histogram(const struct histogram *hist, struct view_pane *out)
@@ -474,15 +420,31 @@ static void fill_common(const struct view_tracker *tracker, const int64_t *gauge
     struct histogram *window = malloc(sizeof *window);
     if (window == NULL)
         return;
-    window_histogram(&tracker->snap.hists[PROBE_HIST_HANDLER_NS], &tracker->handler_base,
-                     window);
+    histogram_window(window, &tracker->snap.hists[PROBE_HIST_HANDLER_NS],
+                     &tracker->handler_base);
     out->window_recent = histogram_count(window) > 0;
     fill_histogram(out->window_recent ? window : &tracker->snap.hists[PROBE_HIST_HANDLER_NS],
                    out);
-    window_histogram(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], &tracker->lag_base, window);
+    histogram_window(window, &tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], &tracker->lag_base);
     out->loop_lag_p99_ns = histogram_count(window) > 0
                                ? histogram_percentile(window, 99)
                                : histogram_percentile(&tracker->snap.hists[PROBE_HIST_LOOP_LAG_NS], 99);
+
+    /* The clients' side, over the same kind of window. */
+    out->clients_present = tracker->have_clients;
+    if (tracker->have_clients) {
+        out->client_loads = tracker->client_loads;
+        out->client_connections = tracker->client_connections;
+        out->client_errors = tracker->client_errors;
+        out->client_rps = tracker->client_rps;
+        histogram_window(window, &tracker->client_now, &tracker->client_base);
+        out->client_window_count = histogram_count(window);
+        out->client_p50_ns = histogram_percentile(window, 50);
+        out->client_p99_ns = histogram_percentile(window, 99);
+        out->client_series_len = series_copy(tracker->client_series,
+                                             tracker->client_series_count,
+                                             tracker->client_series_next, out->client_series);
+    }
     free(window);
 }
 

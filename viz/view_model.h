@@ -1,34 +1,23 @@
 /*
- * view_model.h — what one pane of `evlab view` shows, as numbers and short
- * strings, computed from a server's instrumentation with no terminal in
- * sight.  This is the layer the unit tests check (tests/unit/
- * test_view_model.c) and the one `evlab view --once --plain` prints.
+ * view_model.h — what one pane of `evlab view` shows, as numbers, codes
+ * and raw event records, computed from a server's instrumentation with no
+ * terminal in sight.  This is the layer the unit tests check (tests/unit/
+ * test_view_model.c).  It writes no sentences: view_text.h words every
+ * number and state of a pane, and view_paint.h draws those lines.
  *
- * Three pieces:
+ * A pane is built either from a tracker (view_tracker.h: live) or from a
+ * tracker plus a recording replayed up to event N (view_replay.h: step
+ * mode).  Both go through the same "frame" code in view_model.c, so the
+ * two modes cannot disagree about what a state means.
  *
- *   struct view_tracker   per server, fed over time: every snapshot and
- *                         every event the view reads.  It keeps what a
- *                         single snapshot cannot tell: rates, sparkline
- *                         history, the recent poll() turns, the handler
- *                         histogram of the last few seconds, which handler
- *                         each thread is inside, and peaks for a summary.
- *   struct view_pane      one picture: built from a tracker (live) or from
- *                         a tracker plus a recording replayed up to event
- *                         N (step mode).  Plain data; view_text.h lays it
- *                         out as lines, view_paint.h draws those lines.
- *   struct view_replay    the state of the server's threads and of the
- *                         loop's current turn, reconstructed by folding
- *                         recorded events 0..N-1 (slow motion).
+ * What "queued" and "ready" mean differs per model (README.md, "What the
+ * view calls queued and ready"); the model's kind, from the segment's
+ * model string, decides which gauges make up each number, so every pane
+ * says what its numbers are made of.
  *
- * What "queued" and "ready" mean differs per model (PRODUCT.md); the
- * model's kind, from the segment's model string, decides which gauges
- * make up each number, so every pane says what its numbers are made of.
- *
- * Errors: none; every function accepts any instrumentation data, however
- * odd (unknown kinds, rings out of range, clocks going backwards).
- * Ownership: the caller allocates trackers (they are large: use
- * view_tracker_new()/view_tracker_free() or embed one in heap memory) and
- * panes; nothing here keeps a pointer to the caller's data.
+ * Errors: none; every function accepts any instrumentation data.
+ * Ownership: the caller allocates panes; nothing here keeps a pointer to
+ * the caller's data.
  */
 #ifndef EVLAB_VIEW_MODEL_H
 #define EVLAB_VIEW_MODEL_H
@@ -40,20 +29,8 @@
 #include "probe/probe_reader.h"
 #include "view_history.h"
 #include "view_limits.h"
-
-enum view_kind {
-    VIEW_KIND_OTHER = 0,      /* a student's own server: show every part */
-    VIEW_KIND_BLOCKING,
-    VIEW_KIND_THREADS,
-    VIEW_KIND_LOOP
-};
-
-enum view_status {
-    VIEW_STATUS_WAITING = 0,  /* attached, no snapshot yet */
-    VIEW_STATUS_LIVE,
-    VIEW_STATUS_GONE,         /* the server exited: last picture kept */
-    VIEW_STATUS_ERROR         /* could not attach (e.g. layout version) */
-};
+#include "view_replay.h"
+#include "view_tracker.h"
 
 enum view_alert {
     VIEW_ALERT_NONE = 0,
@@ -65,9 +42,7 @@ enum view_alert {
 #define VIEW_HIST_ROWS 7
 extern const char *const view_hist_row_labels[VIEW_HIST_ROWS];
 
-#define VIEW_MAX_PARTS   7
 #define VIEW_SERVED_MAX  8
-#define VIEW_TEXT_MAX    160
 
 struct view_options {
     uint64_t budget_ns;       /* handler time that counts as blocking */
@@ -78,28 +53,39 @@ struct view_options {
 /* Fills the defaults: 10 ms budget, VIEW_THREAD_ROWS, VIEW_LOG_LINES. */
 void view_options_init(struct view_options *options);
 
-/* One component of "queued": a static label and its current value. */
-struct view_part {
-    const char *label;
-    int64_t value;
-};
-
 /* One line of the threads section: either one thread (role, tid, what
- * it does, for how long) or, when collapsed, one count ("400 waiting in
- * read()") in `doing` with an empty role. */
+ * it does, for how long) or, when collapsed (group_count > 0, empty
+ * role), how many threads do the same thing.  view_text_thread_doing()
+ * puts "what it does" into words. */
 struct view_thread_row {
     char role[PROBE_ROLE_MAX];
     int tid;
-    char doing[64];
+    uint8_t state;            /* enum probe_thread_state */
+    uint8_t call;             /* enum probe_call, when BLOCKED */
+    int32_t fd;               /* the thread's fd, -1 when none */
+    bool in_handler;          /* inside a handler (route known) */
+    uint16_t route;           /* enum route_id, when in_handler */
+    int32_t handler_fd;
+    size_t group_count;       /* collapsed rows: threads in the group */
     uint64_t age_ns;
     bool age_known;
-    uint8_t state;            /* enum probe_thread_state; for colour */
     bool over_budget;
 };
 
+/* One event of the log: the record itself, who emitted it, and its time
+ * relative to the pane's reference instant (view_text_log_line() words it). */
 struct view_log_line {
-    char text[144];
+    struct probe_event_record event;
+    char role[PROBE_ROLE_MAX];
+    int64_t delta_ns;
     bool current;             /* step mode: the event we stand on */
+};
+
+/* Why the blocked/slow alert is raised, so the text layer can say it. */
+enum view_alert_cause {
+    VIEW_CAUSE_HANDLER_IN_CALL = 0,   /* a handler waits inside a call */
+    VIEW_CAUSE_HANDLER_RUNNING,       /* a handler is still computing */
+    VIEW_CAUSE_WAITING_IN_CALL        /* no handler: the thread waits in a call */
 };
 
 struct view_pane {
@@ -121,6 +107,16 @@ struct view_pane {
     bool window_recent;           /* true: last seconds; false: since start */
     int64_t events_dropped;       /* by the server: no free ring */
     uint64_t view_missed;         /* by this view: it fell behind a ring */
+
+    /* What the clients of this server see (the loads aimed at it). */
+    bool clients_present;
+    size_t client_loads;
+    int64_t client_connections, client_errors;
+    uint64_t client_p50_ns, client_p99_ns;
+    uint64_t client_window_count;  /* replies behind the percentiles */
+    double client_rps;
+    double client_series[VIEW_SERIES_LEN];  /* p99 per sample, ns */
+    size_t client_series_len;
 
     /* Queued events. */
     int64_t queued;
@@ -153,7 +149,11 @@ struct view_pane {
     bool longest_blocked_in_call; /* it is waiting inside a call (sleep...) */
     uint8_t longest_call;
     enum view_alert alert;
-    char alert_text[VIEW_TEXT_MAX];
+    enum view_alert_cause alert_cause;
+    uint64_t alert_ns;            /* how long it has been blocking/running */
+    unsigned alert_route;         /* enum route_id of the handler, if any */
+    int alert_fd;
+    uint8_t alert_call;           /* enum probe_call it waits in */
 
     /* Threads. */
     size_t thread_total;          /* listed threads that have not exited */
@@ -172,86 +172,6 @@ struct view_pane {
     uint64_t step_t_ns;
 };
 
-/* --- The tracker --------------------------------------------------------- */
-
-struct view_gauge_sample {
-    uint64_t t_ns;
-    int64_t gauges[PROBE_GAUGE_COUNT];
-};
-
-/* What each thread's events say it is inside, for handlers that block in
- * a call (the snapshot then only says "blocked in sleep"). */
-struct view_ring_handler {
-    bool active;
-    uint16_t route;
-    int32_t fd;
-    uint64_t start_ns;
-};
-
-struct view_tracker {
-    struct probe_info info;
-    enum view_kind kind;
-    enum view_status status;
-    char status_text[VIEW_TEXT_MAX];
-
-    struct probe_snapshot snap;       /* the latest */
-    bool have_snapshot;
-    int64_t rss_bytes;
-    uint64_t missed;
-
-    /* Rates, recomputed whenever a second has passed. */
-    uint64_t rate_t_ns;
-    int64_t rate_requests, rate_turns, rate_busy_ns;
-    double requests_per_s, turns_per_s, loop_utilisation;
-
-    /* The handler-runtime and loop-lag windows: the histograms as they
-     * were 5..10 s ago (base) and 0..5 s ago (next); window = now - base. */
-    struct histogram handler_base, handler_next;
-    struct histogram lag_base, lag_next;
-    uint64_t window_next_ns;
-    bool window_started;
-
-    /* Sparkline series, a ring of VIEW_SERIES_LEN samples. */
-    double queued_series[VIEW_SERIES_LEN];
-    double ready_series[VIEW_SERIES_LEN];
-    size_t series_count, series_next;
-
-    /* The newest poll() results, a ring. */
-    uint32_t turns[VIEW_TURN_STRIP_LEN];
-    size_t turn_count, turn_next;
-
-    struct view_ring_handler handlers[PROBE_MAX_RINGS];
-
-    struct view_gauge_sample gauge_history[VIEW_GAUGE_HISTORY];
-    size_t gauge_count, gauge_next;
-
-    /* Peaks over the whole run, for `evlab demo --duration`'s summary. */
-    int64_t peak_queued, peak_threads, peak_connections, peak_rss;
-    uint64_t first_t_ns;
-    int64_t first_requests;
-};
-
-struct view_tracker *view_tracker_new(const struct probe_info *info);
-void view_tracker_free(struct view_tracker *tracker);
-void view_tracker_init(struct view_tracker *tracker, const struct probe_info *info);
-
-/* The pane will show `message` instead of numbers (status ERROR). */
-void view_tracker_set_error(struct view_tracker *tracker, const char *message);
-
-/* Feeds one snapshot (and the server's resident memory, -1 if unknown). */
-void view_tracker_add_snapshot(struct view_tracker *tracker,
-                               const struct probe_snapshot *snapshot, int64_t rss_bytes);
-
-/* Feeds events in time order, and how many the reader says were lost. */
-void view_tracker_add_events(struct view_tracker *tracker,
-                             const struct probe_event_record *events, size_t n,
-                             uint64_t missed);
-
-/* The server is gone: the pane keeps its last picture and says so. */
-void view_tracker_mark_gone(struct view_tracker *tracker, const char *why);
-
-enum view_kind view_kind_from_model(const char *model);
-
 /* --- Building panes ------------------------------------------------------ */
 
 /* The live picture.  `history` (may be NULL) supplies the event log;
@@ -269,43 +189,5 @@ void view_build_step(const struct view_tracker *tracker,
                      const struct probe_event_record *events, size_t n,
                      size_t index, bool has_event, uint64_t t_ns,
                      const struct view_options *options, struct view_pane *out);
-
-/* Events of events[0..n) at or before t_ns (they are in time order). */
-size_t view_events_until(const struct probe_event_record *events, size_t n, uint64_t t_ns);
-
-/* --- Replay -------------------------------------------------------------- */
-
-struct view_ring_replay {
-    bool exists;              /* started before this point, not exited */
-    uint8_t state;            /* enum probe_thread_state */
-    uint8_t call;             /* when BLOCKED */
-    int32_t fd;
-    uint64_t since_ns;        /* 0: before the recording began */
-    struct view_ring_handler handler;
-};
-
-struct view_replay {
-    size_t applied;           /* events folded in: 0..applied-1 */
-    uint64_t t_ns;
-    struct view_ring_replay rings[PROBE_MAX_RINGS];
-    /* The loop's turn in progress: poll() returned `turn_ready` events,
-     * `turn_dispatched` of them have been dispatched so far. */
-    bool in_turn;
-    uint32_t turn_ready, turn_dispatched;
-    uint32_t turns[VIEW_TURN_STRIP_LEN];   /* oldest first */
-    size_t turn_count;
-    int64_t accepts, closes, handlers_done;
-    uint64_t last_lateness_ns;
-};
-
-/* Folds events[0..upto) into *out, starting from the state each thread
- * must have had before events[0] (inferred from its first event in the
- * whole recording; for a thread with no events, from `fallback`, the
- * snapshot taken after the recording, may be NULL). */
-void view_replay_run(const struct probe_event_record *events, size_t n, size_t upto,
-                     const struct probe_snapshot *fallback, struct view_replay *out);
-
-/* One event as a line of the log: "accept fd 7", "poll() returned 3". */
-void view_event_describe(const struct probe_event_record *event, char *buf, size_t len);
 
 #endif

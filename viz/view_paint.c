@@ -149,6 +149,44 @@ static void draw_too_small(int cols, int rows, int need_cols, int need_rows, int
         mvaddnstr(y < 0 ? 0 : y, 0, message + start, cols);
 }
 
+/* A box of reverse-video lines in the middle of the screen. */
+static void draw_overlay(const char *title, const char *const *lines, size_t count)
+{
+    int longest = (int)strlen(title);
+    for (size_t i = 0; i < count; i++)
+        if ((int)format_cells(lines[i]) > longest)
+            longest = (int)format_cells(lines[i]);
+    int width = longest + 4 < COLS - 2 ? longest + 4 : COLS - 2;
+    int height = (int)count + 4;
+    int top = (LINES - height) / 2, left = (COLS - width) / 2;
+    if (top < 0)
+        top = 0;
+    if (left < 0)
+        left = 0;
+    for (int y = 0; y < height && top + y < LINES; y++) {
+        move(top + y, left);
+        for (int x = 0; x < width; x++)
+            addch(' ' | A_REVERSE);
+    }
+    attron(A_REVERSE | A_BOLD);
+    mvaddnstr(top + 1, left + 2, title, width - 4);
+    attroff(A_BOLD);
+    for (size_t i = 0; i < count && top + 3 + (int)i < LINES; i++)
+        mvaddnstr(top + 3 + (int)i, left + 2, lines[i], width - 4);
+    attroff(A_REVERSE);
+}
+
+static void draw_glossary(const struct view_screen *screen)
+{
+    const struct view_pane *pane = &screen->panes[screen->focus];
+    const char *lines[64];
+    size_t count = view_text_glossary(pane->kind, lines, 64);
+    char title[128];
+    snprintf(title, sizeof title, "What the numbers mean: %s (%s)   ? close  tab other pane",
+             pane->model[0] ? pane->model : "?", pane->name);
+    draw_overlay(title, lines, count);
+}
+
 static void draw_help(const struct view_screen *screen)
 {
     static const char *const keys[] = {
@@ -173,30 +211,29 @@ static void draw_help(const struct view_screen *screen)
              line = strtok(NULL, "\n"))
             lines[count++] = line;
     }
-    int width = 60 < COLS - 2 ? 60 : COLS - 2;
-    int height = (int)count + 4;
-    int top = (LINES - height) / 2, left = (COLS - width) / 2;
-    if (top < 0)
-        top = 0;
-    if (left < 0)
-        left = 0;
-    for (int y = 0; y < height && top + y < LINES; y++) {
-        move(top + y, left);
-        for (int x = 0; x < width; x++)
-            addch(' ' | A_REVERSE);
+    if (count + 2 <= 32) {
+        lines[count++] = "";
+        lines[count++] = "?         again: what every number means (glossary)";
     }
-    attron(A_REVERSE | A_BOLD);
-    mvaddnstr(top + 1, left + 2, "evlab view: keys", width - 4);
-    attroff(A_BOLD);
-    for (size_t i = 0; i < count && top + 3 + (int)i < LINES; i++)
-        mvaddnstr(top + 3 + (int)i, left + 2, lines[i], width - 4);
-    attroff(A_REVERSE);
+    draw_overlay("evlab view: keys", lines, count);
 }
 
 void view_paint(struct view_painter *painter, const struct view_screen *screen)
 {
     erase();
-    int bars = 2 + (screen->status != NULL ? 1 : 0);
+    /* Narration lines sit above the bottom bar and take rows from the panes. */
+    const char *narration[VIEW_NARRATION_LINES];
+    char narration_text[VIEW_NARRATION_LINES * 256];
+    size_t narration_count = 0;
+    if (screen->narration != NULL) {
+        snprintf(narration_text, sizeof narration_text, "%s", screen->narration);
+        char *save = NULL;
+        for (char *line = strtok_r(narration_text, "\n", &save);
+             line != NULL && narration_count < VIEW_NARRATION_LINES;
+             line = strtok_r(NULL, "\n", &save))
+            narration[narration_count++] = line;
+    }
+    int bars = 2 + (screen->status != NULL ? 1 : 0) + (int)narration_count;
     int body_top = 1 + (screen->status != NULL ? 1 : 0);
     int cols = COLS, rows = LINES - bars;
     struct view_rect rects[VIEW_MAX_SERVERS];
@@ -223,8 +260,19 @@ void view_paint(struct view_painter *painter, const struct view_screen *screen)
         if (side_by_side && i + 1 < count)
             draw_separator(painter, rect.y, rect.x + rect.w, rect.h);
     }
+    for (size_t i = 0; i < narration_count; i++) {
+        /* A prompt ("PREDICT") and a measurement stand out from the text. */
+        bool strong = strncmp(narration[i], "PREDICT", 7) == 0 ||
+                      strncmp(narration[i], "MEASURED", 8) == 0 ||
+                      strncmp(narration[i], "PROBLEM", 7) == 0;
+        draw_text(LINES - 1 - (int)narration_count + (int)i, 0, COLS, narration[i],
+                  strong ? style_attr(painter, VIEW_STYLE_CURRENT, false) | A_BOLD
+                         : style_attr(painter, VIEW_STYLE_HEADING, false), strong);
+    }
     draw_bar(painter, LINES - 1, screen->bottom);
-    if (screen->help)
+    if (screen->glossary && screen->count > 0)
+        draw_glossary(screen);
+    else if (screen->help)
         draw_help(screen);
     refresh();
 }

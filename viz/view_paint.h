@@ -30,7 +30,13 @@ struct view_screen {
     const char *status;       /* a second bar (the demo's load), or NULL */
     const char *bottom;       /* key hints or step position */
     const char *help_extra;   /* extra help lines, '\n'-separated, or NULL */
+    bool glossary;            /* the glossary page of the focused pane's model */
+    /* Lesson text and the step's prompt above the bottom bar, '\n'-separated
+     * (at most VIEW_NARRATION_LINES lines), or NULL. */
+    const char *narration;
 };
+
+#define VIEW_NARRATION_LINES 6
 
 struct view_painter;
 

@@ -1,6 +1,6 @@
 /*
  * view_replay.c — step mode's reconstruction of a server at recorded event
- * N (see view_model.h, "Replay").  No snapshot was taken at that instant,
+ * N (see view_replay.h).  No snapshot was taken at that instant,
  * so the state of every thread and of the loop's current turn is rebuilt
  * from the events themselves.
  *
@@ -13,7 +13,7 @@
  * means it was blocked in that call), and for threads that emitted
  * nothing, from the snapshot taken after the recording.
  */
-#include "view_model.h"
+#include "view_replay.h"
 
 #include <string.h>
 

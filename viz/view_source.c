@@ -17,6 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
+/* Load generators one pane adds up (a lesson runs at most a few per
+ * server), and how often to look for new ones. */
+#define VIEW_MAX_CLIENTS        8
+#define CLIENT_SCAN_INTERVAL_NS 1000000000ull
+
 struct view_server {
     char name[PROBE_NAME_MAX];
     struct probe_reader *reader;      /* NULL when attaching failed */
@@ -24,11 +31,17 @@ struct view_server {
     struct view_history history;
     struct probe_snapshot *snapshot;  /* scratch for view_source_sample() */
     bool gone;
+    /* The loads aimed at this server. */
+    struct probe_reader *clients[VIEW_MAX_CLIENTS];
+    struct view_client_totals *totals;  /* scratch: their sum */
+    struct view_client_totals retired;  /* loads that ended, kept counted */
+    bool any_client;
 };
 
 struct view_source {
     struct view_server servers[VIEW_MAX_SERVERS];
     size_t count;
+    uint64_t next_client_scan_ns;
     struct probe_event_record *scratch;   /* VIEW_DRAIN_MAX_EVENTS records */
 };
 
@@ -39,6 +52,9 @@ void view_source_close(struct view_source *source)
     for (size_t i = 0; i < source->count; i++) {
         struct view_server *server = &source->servers[i];
         probe_reader_close(server->reader);
+        for (size_t c = 0; c < VIEW_MAX_CLIENTS; c++)
+            probe_reader_close(server->clients[c]);
+        free(server->totals);
         view_tracker_free(server->tracker);
         view_history_free(&server->history);
         free(server->snapshot);
@@ -56,7 +72,9 @@ static int server_open(struct view_server *server, const char *name, char *err, 
     snprintf(placeholder.name, sizeof placeholder.name, "%s", name);
     server->tracker = view_tracker_new(&placeholder);
     server->snapshot = malloc(sizeof *server->snapshot);
-    if (server->tracker == NULL || server->snapshot == NULL ||
+    server->totals = malloc(sizeof *server->totals);
+    histogram_init(&server->retired.latency);
+    if (server->tracker == NULL || server->snapshot == NULL || server->totals == NULL ||
         view_history_init(&server->history, VIEW_HISTORY_EVENTS) < 0) {
         snprintf(err, err_len, "out of memory attaching to '%s'", name);
         return -ENOMEM;
@@ -145,8 +163,82 @@ int64_t view_source_rss(int pid)
     return (int64_t)resident_pages * sysconf(_SC_PAGESIZE);
 }
 
+/* Attaches to load generators aimed at a server we show that we do not
+ * read yet (same port, model "load", still running). */
+static void clients_scan(struct view_source *source)
+{
+    struct probe_info infos[64];
+    int found = probe_list(infos, 64);
+    for (int i = 0; i < found && i < 64; i++) {
+        if (!infos[i].alive || strcmp(infos[i].model, "load") != 0)
+            continue;
+        for (size_t s = 0; s < source->count; s++) {
+            struct view_server *server = &source->servers[s];
+            if (server->reader == NULL || server->gone ||
+                infos[i].port != probe_reader_info(server->reader)->port)
+                continue;
+            size_t free_slot = VIEW_MAX_CLIENTS;
+            bool known = false;
+            for (size_t c = 0; c < VIEW_MAX_CLIENTS; c++) {
+                if (server->clients[c] == NULL && free_slot == VIEW_MAX_CLIENTS)
+                    free_slot = c;
+                if (server->clients[c] != NULL &&
+                    strcmp(probe_reader_info(server->clients[c])->name, infos[i].name) == 0)
+                    known = true;
+            }
+            if (!known && free_slot < VIEW_MAX_CLIENTS &&
+                probe_reader_open(&server->clients[free_slot], infos[i].name, NULL, 0) < 0)
+                server->clients[free_slot] = NULL;
+        }
+    }
+}
+
+/* Adds one load's numbers into a sum. */
+static void totals_add(struct view_client_totals *into, const struct probe_snapshot *snap)
+{
+    into->replies += snap->gauges[PROBE_GAUGE_REQUESTS_DONE];
+    into->errors += snap->gauges[PROBE_GAUGE_CLIENT_ERRORS];
+    histogram_merge(&into->latency, &snap->hists[PROBE_HIST_CLIENT_NS]);
+}
+
+/* Feeds the sum of a server's loads to its tracker.  `scratch` is a
+ * snapshot buffer free for reuse. */
+static void clients_sample(struct view_server *server, struct probe_snapshot *scratch)
+{
+    struct view_client_totals *totals = server->totals;
+    memset(totals, 0, sizeof *totals);
+    histogram_init(&totals->latency);
+    for (size_t c = 0; c < VIEW_MAX_CLIENTS; c++) {
+        struct probe_reader *reader = server->clients[c];
+        if (reader == NULL || probe_reader_snapshot(reader, scratch) < 0)
+            continue;
+        server->any_client = true;
+        if (!probe_reader_writer_alive(reader)) {
+            /* Ended: its final numbers join the retired sum. */
+            totals_add(&server->retired, scratch);
+            probe_reader_close(reader);
+            server->clients[c] = NULL;
+            continue;
+        }
+        totals->loads++;
+        totals->connections += scratch->gauges[PROBE_GAUGE_CONNECTIONS];
+        totals_add(totals, scratch);
+    }
+    if (!server->any_client)
+        return;
+    totals->replies += server->retired.replies;
+    totals->errors += server->retired.errors;
+    histogram_merge(&totals->latency, &server->retired.latency);
+    view_tracker_add_clients(server->tracker, totals, clock_now_ns());
+}
+
 void view_source_sample(struct view_source *source)
 {
+    uint64_t now = clock_now_ns();
+    if (now >= source->next_client_scan_ns) {
+        source->next_client_scan_ns = now + CLIENT_SCAN_INTERVAL_NS;
+        clients_scan(source);
+    }
     for (size_t i = 0; i < source->count; i++) {
         struct view_server *server = &source->servers[i];
         if (server->reader == NULL || server->gone)
@@ -168,6 +260,8 @@ void view_source_sample(struct view_source *source)
             view_tracker_mark_gone(server->tracker, why);
             server->gone = true;
         }
+        /* Last: the snapshot buffer is reused for the clients. */
+        clients_sample(server, server->snapshot);
     }
 }
 

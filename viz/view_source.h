@@ -8,6 +8,12 @@
  * VIEW_DRAIN_INTERVAL_MS, so a busy server's rings are read before they
  * wrap around, and view_source_sample() once per refresh for snapshots.
  *
+ * Clients.  Once a second the source looks for load generators aimed at
+ * each server (segments of model "load" with the server's port, see
+ * lib/load/load_run.h), attaches to them, and at every sample feeds their
+ * sum to the server's tracker (view_tracker_add_clients()).  A load that
+ * ends stays counted, so the window's numbers never go backwards.
+ *
  * A server that exits keeps its pane: the source takes one last snapshot
  * and the last events, marks the tracker gone and stops reading it.  A
  * segment of another layout version becomes a pane with the reader's

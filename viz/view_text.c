@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "http/routes.h"
+#include "view_events.h"
 
 /* Priorities, most important first. */
 enum {
@@ -108,6 +109,138 @@ static void add_wrapped(struct builder *b, int prio, enum view_style style, cons
     }
 }
 
+char *view_text_alert(const struct view_pane *pane, char *buf, size_t len)
+{
+    char d[32];
+    const char *route = route_name((enum route_id)pane->alert_route);
+    const char *call = probe_call_name((enum probe_call)pane->alert_call);
+    format_duration(d, sizeof d, pane->alert_ns);
+    if (pane->alert == VIEW_ALERT_NONE) {
+        snprintf(buf, len, "%s", "");
+        return buf;
+    }
+    if (pane->alert == VIEW_ALERT_SLOW) {
+        snprintf(buf, len, "slow handler: %s for %s (fd %d); other threads keep serving",
+                 route, d, pane->alert_fd);
+        return buf;
+    }
+    bool loop = pane->kind == VIEW_KIND_LOOP;
+    const char *who = loop ? "LOOP BLOCKED" : "SERVER BLOCKED";
+    const char *victims = loop ? "no other connection is served" : "every other client waits";
+    switch (pane->alert_cause) {
+    case VIEW_CAUSE_HANDLER_IN_CALL:
+        snprintf(buf, len, "%s for %s: handler %s (fd %d) waits in %s(); %s", who, d, route,
+                 pane->alert_fd, call, victims);
+        break;
+    case VIEW_CAUSE_HANDLER_RUNNING:
+        snprintf(buf, len, "%s for %s: handler %s (fd %d) is still running; %s", who, d, route,
+                 pane->alert_fd, victims);
+        break;
+    case VIEW_CAUSE_WAITING_IN_CALL:
+        snprintf(buf, len, "%s for %s: waiting in %s() on fd %d; %s", who, d, call,
+                 pane->alert_fd, victims);
+        break;
+    }
+    return buf;
+}
+
+char *view_text_thread_doing(const struct view_thread_row *row, char *buf, size_t len)
+{
+    const char *call = probe_call_name((enum probe_call)row->call);
+    const char *route = route_name((enum route_id)row->route);
+    if (row->group_count > 0) {
+        if (row->state == PROBE_STATE_BLOCKED)
+            snprintf(buf, len, "%7zu waiting in %s()", row->group_count, call);
+        else if (row->state == PROBE_STATE_HANDLER)
+            snprintf(buf, len, "%7zu running handler %s", row->group_count, route);
+        else
+            snprintf(buf, len, "%7zu %s", row->group_count,
+                     probe_thread_state_name((enum probe_thread_state)row->state));
+    } else if (row->state == PROBE_STATE_BLOCKED && row->in_handler) {
+        snprintf(buf, len, "%s fd %d: in %s()", route, (int)row->handler_fd, call);
+    } else if (row->state == PROBE_STATE_BLOCKED && row->fd >= 0) {
+        snprintf(buf, len, "waits in %s() fd %d", call, (int)row->fd);
+    } else if (row->state == PROBE_STATE_BLOCKED) {
+        snprintf(buf, len, "waits in %s()", call);
+    } else if (row->state == PROBE_STATE_HANDLER) {
+        snprintf(buf, len, "running %s fd %d", route, (int)row->fd);
+    } else {
+        snprintf(buf, len, "idle");
+    }
+    return buf;
+}
+
+char *view_text_log_line(const struct view_log_line *line, char *buf, size_t len)
+{
+    char when[32], what[80], who[PROBE_ROLE_MAX + 16];
+    snprintf(who, sizeof who, "%s/%u", line->role, (unsigned)line->event.ring);
+    format_relative(when, sizeof when, line->delta_ns);
+    view_event_describe(&line->event, what, sizeof what);
+    snprintf(buf, len, "%10s %-10.10s %s", when, who, what);
+    return buf;
+}
+
+/* --- The glossary ---------------------------------------------------------
+ * One table of definitions, each tagged with the models whose panes show
+ * that number, so a definition is written once and every model's page is
+ * complete.  The words match the labels view_text_pane() writes. */
+
+enum { FOR_BLOCKING = 1, FOR_THREADS = 2, FOR_LOOP = 4, FOR_OTHER = 8, FOR_ALL = 15 };
+
+static const struct { unsigned models; const char *text; } glossary[] = {
+    { FOR_ALL, "conns      client connections the server has open now" },
+    { FOR_ALL, "threads    threads of the server (the loop: 1 + its workers)" },
+    { FOR_ALL, "req/s      requests finished per second, over the last second" },
+    { FOR_ALL, "mem        resident memory of the server process (/proc/PID/statm)" },
+    { FOR_ALL, "handler p50/p99  how long handlers ran, requests of the last 5-10 s;" },
+    { FOR_ALL, "           timed around the handler only: waiting before it is not in it" },
+    { FOR_ALL, "dropped    events the server could not record (no free ring)" },
+    { FOR_ALL, "missed     events this view read too late (the ring had wrapped)" },
+    { FOR_ALL, "CLIENTS    what the load generators aimed at this server measured:" },
+    { FOR_ALL, "  wait     from sending a request (or, with -R, from when it was due)" },
+    { FOR_ALL, "           to its reply, last 5-10 s: every wait a client sees is in it" },
+    { FOR_ALL, "  /s err   replies per second; failed requests since the view started" },
+    { FOR_ALL, "  conns p99  connections they hold; p99 of each sample, as a sparkline" },
+    { FOR_BLOCKING, "QUEUED     accept queue: connections the kernel took that the one" },
+    { FOR_BLOCKING, "           thread has not accepted yet (TCP_INFO, sampled), plus" },
+    { FOR_BLOCKING, "           pipelined requests waiting behind the one being served" },
+    { FOR_BLOCKING, "READY      the one connection being served now (0 or 1)" },
+    { FOR_THREADS, "QUEUED     accept queue (TCP_INFO, sampled) plus runnable threads:" },
+    { FOR_THREADS, "           threads ready to run that wait for a CPU (state R in /proc)" },
+    { FOR_THREADS, "READY      threads inside a handler right now" },
+    { FOR_THREADS, "slow handler  one thread is past the budget; the others keep serving" },
+    { FOR_LOOP, "READY      what the last poll()/epoll_wait() returned: fds with an event" },
+    { FOR_LOOP, "last turns  READY of the newest loop turns, oldest first" },
+    { FOR_LOOP, "QUEUED     ready events of this turn not dispatched yet, expired timers" },
+    { FOR_LOOP, "           not run yet, and worker completions not yet delivered" },
+    { FOR_LOOP, "turns/s    loop turns (wait, dispatch, timers) per second" },
+    { FOR_LOOP, "busy       share of time the loop spends outside the wait" },
+    { FOR_LOOP, "timer lag p99  how late timers fired: the loop was busy when they were due" },
+    { FOR_LOOP, "timers, workers, jobs waiting  pending timers; the --workers pool" },
+    { FOR_LOOP, "LOOP BLOCKED  the one thread has run a handler (or waited in a call)" },
+    { FOR_LOOP, "           longer than the budget: no other connection is served" },
+    { FOR_BLOCKING, "SERVER BLOCKED  the one thread waits on one client past the budget" },
+    { FOR_OTHER, "QUEUED     every queue part the server publishes, added up" },
+    { FOR_OTHER, "READY      the server's own READY gauge" },
+    { FOR_ALL, "serving fd connections inside a handler (or being read) now" },
+    { FOR_ALL, "HANDLER RUNTIME  finished handlers per decade of duration" },
+    { FOR_ALL, "now        the longest handler running at this instant" },
+    { FOR_ALL, "THREADS    each instrumented thread: what it does, for how long" },
+    { FOR_ALL, "EVENTS     newest recorded events: time before now, thread, what" },
+};
+
+size_t view_text_glossary(enum view_kind kind, const char **lines, size_t max)
+{
+    unsigned want = kind == VIEW_KIND_BLOCKING ? FOR_BLOCKING
+                    : kind == VIEW_KIND_THREADS ? FOR_THREADS
+                    : kind == VIEW_KIND_LOOP ? FOR_LOOP : FOR_OTHER;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof glossary / sizeof glossary[0] && n < max; i++)
+        if (glossary[i].models & want)
+            lines[n++] = glossary[i].text;
+    return n;
+}
+
 static const char *status_word(const struct view_pane *pane)
 {
     switch (pane->status) {
@@ -160,6 +293,33 @@ static void write_header(struct builder *b, const struct view_pane *pane)
     add(b, PRIO_HEADER, pane->events_dropped > 0 ? VIEW_STYLE_WARN : VIEW_STYLE_NORMAL,
         "handler p50 %s p99 %s  dropped %lld  missed %s", p50, p99,
         (long long)pane->events_dropped, missed);
+}
+
+/* What the clients wait, beside what the handlers took: on the loop a
+ * /cpu handler makes every other client wait, and only this line says so. */
+static void write_clients(struct builder *b, const struct view_pane *pane)
+{
+    if (!pane->clients_present)
+        return;
+    char p50[16], p99[16], rate[16], conns[16];
+    format_count(rate, sizeof rate, (int64_t)(pane->client_rps + 0.5));
+    format_count(conns, sizeof conns, pane->client_connections);
+    if (pane->client_window_count > 0) {
+        format_duration(p50, sizeof p50, pane->client_p50_ns);
+        format_duration(p99, sizeof p99, pane->client_p99_ns);
+    } else {
+        snprintf(p50, sizeof p50, "-");
+        snprintf(p99, sizeof p99, "-");
+    }
+    add(b, PRIO_NUMBERS, pane->client_errors > 0 ? VIEW_STYLE_WARN : VIEW_STYLE_HEADING,
+        "CLIENTS wait p50 %s p99 %s  %s/s  err %lld", p50, p99, rate,
+        (long long)pane->client_errors);
+    if (pane->client_series_len > 0) {
+        char spark[VIEW_LINE_BYTES];
+        format_sparkline(spark, sizeof spark, pane->client_series, pane->client_series_len,
+                         b->width > 20 ? b->width - 20 : 1, 0, b->charset);
+        add(b, PRIO_SPARK, VIEW_STYLE_GOOD, "  %5s conns  p99 %s", conns, spark);
+    }
 }
 
 static void write_queued(struct builder *b, const struct view_pane *pane)
@@ -285,8 +445,10 @@ static void write_threads(struct builder *b, const struct view_pane *pane)
         enum view_style style = row->over_budget ? VIEW_STYLE_WARN
                                 : row->state == PROBE_STATE_IDLE ? VIEW_STYLE_DIM
                                                                  : VIEW_STYLE_NORMAL;
+        char doing[96];
+        view_text_thread_doing(row, doing, sizeof doing);
         if (row->role[0] == '\0') {
-            add(b, PRIO_THREADS, style, " %s", row->doing);
+            add(b, PRIO_THREADS, style, " %s", doing);
             continue;
         }
         char age[16];
@@ -295,7 +457,7 @@ static void write_threads(struct builder *b, const struct view_pane *pane)
         else
             snprintf(age, sizeof age, "?");
         add(b, PRIO_THREADS, style, " %-8.8s %7d  %-*.*s %9s", row->role, row->tid, doing_width,
-            doing_width, row->doing, age);
+            doing_width, doing, age);
     }
 }
 
@@ -303,9 +465,12 @@ static void write_log(struct builder *b, const struct view_pane *pane)
 {
     add(b, PRIO_LOG, VIEW_STYLE_HEADING, "EVENTS %s",
         pane->stepping ? "up to the current one (>)" : "newest last");
-    for (size_t i = 0; i < pane->log_count; i++)
+    for (size_t i = 0; i < pane->log_count; i++) {
+        char text[200];
+        view_text_log_line(&pane->log[i], text, sizeof text);
         add(b, PRIO_LOG, pane->log[i].current ? VIEW_STYLE_CURRENT : VIEW_STYLE_NORMAL, "%c%s",
-            pane->log[i].current ? '>' : ' ', pane->log[i].text);
+            pane->log[i].current ? '>' : ' ', text);
+    }
 }
 
 /* Writes every line the pane could show, in display order. */
@@ -322,11 +487,14 @@ static void write_all(struct builder *b, const struct view_pane *pane)
     }
     if (pane->status == VIEW_STATUS_GONE)
         add_wrapped(b, PRIO_ALERT, VIEW_STYLE_WARN, pane->status_text);
-    if (pane->alert != VIEW_ALERT_NONE)
+    if (pane->alert != VIEW_ALERT_NONE) {
+        char alert[VIEW_TEXT_MAX + 64];
         add_wrapped(b, PRIO_ALERT,
                     pane->alert == VIEW_ALERT_BLOCKED ? VIEW_STYLE_ALERT : VIEW_STYLE_WARN,
-                    pane->alert_text);
+                    view_text_alert(pane, alert, sizeof alert));
+    }
     write_header(b, pane);
+    write_clients(b, pane);
     write_queued(b, pane);
     write_ready(b, pane);
     write_handlers(b, pane);

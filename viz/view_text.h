@@ -48,6 +48,24 @@ struct view_line {
 size_t view_text_pane(const struct view_pane *pane, size_t width, size_t height,
                       enum view_charset charset, struct view_line *lines, size_t max_lines);
 
+/* The sentences of a pane, one function each so the tests can read
+ * them.  Each writes at most `len` bytes, NUL-terminated, and returns buf.
+ *
+ * view_text_alert: "LOOP BLOCKED for 150 ms: handler /cpu (fd 12) is
+ * still running; no other connection is served" (empty: no alert).
+ * view_text_thread_doing: "waits in read() fd 7", "60 waiting in read()".
+ * view_text_log_line: "  -1.23 ms loop/0      accept -> fd 7". */
+char *view_text_alert(const struct view_pane *pane, char *buf, size_t len);
+char *view_text_thread_doing(const struct view_thread_row *row, char *buf, size_t len);
+char *view_text_log_line(const struct view_log_line *line, char *buf, size_t len);
+
+/* The glossary page of `?`: what every number on a pane of this kind
+ * counts and how it is measured there (queued and ready differ per
+ * model).  Stores at most `max` pointers to static lines of at most
+ * VIEW_GLOSSARY_WIDTH characters; returns how many. */
+#define VIEW_GLOSSARY_WIDTH 78
+size_t view_text_glossary(enum view_kind kind, const char **lines, size_t max);
+
 /* Where each pane goes inside a body of `cols` x `rows` cells. */
 struct view_rect {
     int x, y, w, h;           /* w == 0: not shown (another pane is zoomed) */

@@ -1,6 +1,5 @@
 /*
- * view_tracker.c — one server followed over time (see view_model.h,
- * "The tracker").  The view feeds every snapshot and every batch of events
+ * view_tracker.c — one server followed over time (see view_tracker.h).  The view feeds every snapshot and every batch of events
  * it reads into a struct view_tracker; this file keeps what a single
  * snapshot cannot tell.
  *
@@ -17,13 +16,11 @@
  * sleep", not which handler it is in.  The HANDLER_BEGIN event that came
  * first does say it, so the tracker remembers it per ring.
  */
-#include "view_model.h"
+#include "view_tracker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "view_model_internal.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -65,6 +62,10 @@ void view_tracker_init(struct view_tracker *tracker, const struct probe_info *in
     histogram_init(&tracker->lag_base);
     histogram_init(&tracker->lag_next);
     histogram_init(&tracker->snap.hists[PROBE_HIST_HANDLER_NS]);
+    histogram_init(&tracker->client_base);
+    histogram_init(&tracker->client_next);
+    histogram_init(&tracker->client_now);
+    histogram_init(&tracker->client_prev);
 }
 
 void view_tracker_set_error(struct view_tracker *tracker, const char *message)
@@ -84,8 +85,8 @@ void view_tracker_mark_gone(struct view_tracker *tracker, const char *why)
 /* Fills `parts` with what "queued" is made of for this model and returns
  * the total.  The parts are read from separate gauges; when the server
  * also publishes a QUEUED total larger than their sum, the difference is
- * shown as "other" rather than hidden.  Shared with view_model.c
- * (view_model_internal.h), so the sparkline and the pane agree. */
+ * shown as "other" rather than hidden.  The pane (view_model.c) calls
+ * this too, so the sparkline and the pane agree. */
 int64_t view_queued_parts(enum view_kind kind, const int64_t *gauges,
                           struct view_part *parts, size_t *count)
 {
@@ -97,7 +98,7 @@ int64_t view_queued_parts(enum view_kind kind, const int64_t *gauges,
         { PROBE_GAUGE_Q_TIMERS_EXPIRED, "expired timers" },
         { PROBE_GAUGE_Q_COMPLETIONS, "worker completions" },
     };
-    /* Which of `all` each model has (PRODUCT.md, "What queued means").
+    /* Which of `all` each model has (README.md, "What the view calls queued and ready").
      * The loop drains its accept queue every turn and has no sampler
      * thread to measure it (it stays one thread), so it shows none. */
     static const bool has[][6] = {
@@ -259,5 +260,53 @@ void view_tracker_add_events(struct view_tracker *tracker,
         default:
             break;
         }
+    }
+}
+
+void view_tracker_add_clients(struct view_tracker *tracker,
+                              const struct view_client_totals *totals, uint64_t t_ns)
+{
+    if (!tracker->have_clients) {
+        /* The first sum is the baseline, as the first snapshot is. */
+        tracker->have_clients = true;
+        histogram_copy(&tracker->client_base, &totals->latency);
+        histogram_copy(&tracker->client_next, &totals->latency);
+        histogram_copy(&tracker->client_prev, &totals->latency);
+        tracker->client_window_next_ns = t_ns;
+        tracker->client_rate_t_ns = t_ns;
+        tracker->client_rate_replies = totals->replies;
+        tracker->client_errors_base = totals->errors;
+    }
+    tracker->client_loads = totals->loads;
+    tracker->client_connections = totals->connections;
+    tracker->client_errors = totals->errors - tracker->client_errors_base;
+
+    /* The sparkline: p99 of what arrived since the previous sample, 0
+     * when nothing did (a stalled server shows as a gap, then a spike). */
+    struct histogram *since = malloc(sizeof *since);
+    if (since != NULL) {
+        histogram_window(since, &totals->latency, &tracker->client_prev);
+        double p99 = histogram_count(since) > 0 ? (double)histogram_percentile(since, 99) : 0;
+        free(since);
+        tracker->client_series[tracker->client_series_next] = p99;
+        tracker->client_series_next = (tracker->client_series_next + 1) % VIEW_SERIES_LEN;
+        if (tracker->client_series_count < VIEW_SERIES_LEN)
+            tracker->client_series_count++;
+    }
+    histogram_copy(&tracker->client_prev, &totals->latency);
+    histogram_copy(&tracker->client_now, &totals->latency);
+
+    /* The same 5..10 s window as the handler percentiles. */
+    if (t_ns >= tracker->client_window_next_ns + VIEW_WINDOW_NS) {
+        histogram_copy(&tracker->client_base, &tracker->client_next);
+        histogram_copy(&tracker->client_next, &totals->latency);
+        tracker->client_window_next_ns = t_ns;
+    }
+    uint64_t dt = t_ns - tracker->client_rate_t_ns;
+    if (t_ns > tracker->client_rate_t_ns && dt >= NS_PER_S) {
+        double rps = (double)(totals->replies - tracker->client_rate_replies) * 1e9 / (double)dt;
+        tracker->client_rps = rps > 0 ? rps : 0;
+        tracker->client_rate_t_ns = t_ns;
+        tracker->client_rate_replies = totals->replies;
     }
 }

@@ -77,6 +77,16 @@
 /* Worker pool size cap (evlab serve --workers N). */
 #define WORKERS_MAX                64
 
+/* Thread models: a /sleep or /cpu handler runs in slices this long and
+ * checks between slices whether the server is stopping, so a stop is
+ * noticed within one slice instead of after a 60-second sleep. */
+#define THREADS_HANDLER_SLICE_MS   20
+
+/* Thread-per-connection: how long a stop waits for connection threads to
+ * finish the handler they are in.  Longer than a slice (above), so every
+ * thread notices the stop; short enough that Ctrl-C feels immediate. */
+#define THREADS_SHUTDOWN_WAIT_MS   2000
+
 /* When accept(2) fails with EMFILE/ENFILE and no spare descriptor helps,
  * stop accepting for this long instead of spinning. */
 #define ACCEPT_PAUSE_MS            100

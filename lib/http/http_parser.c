@@ -26,8 +26,8 @@
  *      here, all valid so far, without the empty line, the answer is 431
  *      whatever comes next.
  *   2. Waiting for the body.  When the empty line arrives, `header_len`
- *      and `body_len` are known and each further call is a single
- *      comparison: are header_len + body_len bytes here yet?
+ *      and the body's length are known and each further call is a single
+ *      comparison: are header_len + framing.length bytes here yet?
  *
  * The request handed back holds pointers into the caller's bytes, and
  * the caller may move those bytes between calls (its buffer grows or
@@ -45,6 +45,12 @@
  *   - One empty line before the request line is skipped (RFC 9112 2.2:
  *     some old clients send CRLF after a POST body).  A second one means
  *     there is no request line: 400.
+ *   - A request line is exactly `method SP target SP version`.  Any
+ *     method token up to HTTP_METHOD_MAX_LEN makes a request, known or
+ *     not (the routes answer 501 for one nobody here implements); a
+ *     longer token, or a line without its two spaces, is 400.  The
+ *     target is origin form ("/path?q") or absolute form
+ *     ("http://host/path?q"), whose host is ignored.
  *   - Header names are tokens followed directly by ':'.  Whitespace
  *     before the colon is 400 (it has been used to smuggle requests past
  *     proxies); so are obsolete folded lines starting with a blank.
@@ -66,10 +72,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
-
-/* Longest method we serve ("DELETE").  A token this long plus one more
- * character and still no space cannot be one of ours: 501 early. */
-#define HTTP_METHOD_MAX_LEN 6
 
 /* ---- character classes ---------------------------------------------- */
 
@@ -102,6 +104,11 @@ static bool is_value_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+static bool is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -123,18 +130,77 @@ static bool bytes_equal_nocase(const char *a, size_t a_len, const char *b)
     return a_len == strlen(b) && strncasecmp(a, b, a_len) == 0;
 }
 
+/* Every method name the parser knows: the five evlab serves, then the
+ * other standard ones, which the routes answer with 405 (known, not
+ * allowed on any of our paths).  Any other token is a method nobody here
+ * implements: the routes answer 501, and the connection stays usable. */
+static const struct {
+    const char *name;
+    enum http_method method;
+} known_methods[] = {
+    { "GET", HTTP_GET },         { "HEAD", HTTP_HEAD },       { "POST", HTTP_POST },
+    { "PUT", HTTP_PUT },         { "DELETE", HTTP_DELETE },   { "OPTIONS", HTTP_OPTIONS },
+    { "PATCH", HTTP_PATCH },     { "TRACE", HTTP_TRACE },     { "CONNECT", HTTP_CONNECT },
+};
+
+/* Splits "/path?query" (target[0 .. len), starting with '/') at the
+ * first '?'. */
+static void split_path_and_query(const char *target, size_t len, struct http_request *req)
+{
+    const char *question = memchr(target, '?', len);
+
+    req->path = target;
+    req->path_len = question != NULL ? (size_t)(question - target) : len;
+    req->query = question != NULL ? question + 1 : target + len;   /* empty, not NULL */
+    req->query_len = question != NULL ? len - req->path_len - 1 : 0;
+}
+
+/* The request target: origin form ("/echo?x", what clients send to a
+ * server) or absolute form ("http://host:8080/echo?x", what they send
+ * to a proxy, and what a server must accept too).  In absolute form the
+ * scheme and host are skipped: there is only one host here.  Returns 0,
+ * or 400 with *reason set. */
+static int parse_target(const char *target, size_t len, struct http_request *req,
+                        const char **reason)
+{
+    static const char *const schemes[] = { "http://", "https://" };
+    size_t start = len;
+
+    if (target[0] == '/') {
+        split_path_and_query(target, len, req);
+        return 0;
+    }
+    for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
+        size_t n = strlen(schemes[s]);
+        if (len > n && strncasecmp(target, schemes[s], n) == 0)
+            start = n;
+    }
+    if (start == len) {
+        *reason = "request target is neither /path nor http://host/path";
+        return 400;
+    }
+    /* The host (and port) runs up to the path's '/'.  Without a path
+     * ("http://host", "http://host?x") there is nothing to route. */
+    const char *slash = memchr(target + start, '/', len - start);
+    const char *question = memchr(target + start, '?', len - start);
+    if (slash == NULL || slash == target + start || (question != NULL && question < slash)) {
+        *reason = "absolute-form target without a host or a path";
+        return 400;
+    }
+    split_path_and_query(slash, len - (size_t)(slash - target), req);
+    return 0;
+}
+
 /* Parses the request line "METHOD SP target SP HTTP/1.x" (line[0 .. len),
- * without its line end) into *req. */
+ * without its line end) into *req.  Returns 0 or 400: every request line
+ * that has the right shape is a request, even with a method nobody here
+ * knows (HTTP_METHOD_UNKNOWN), so that its body can be skipped and the
+ * connection kept. */
 static int parse_request_line(const char *line, size_t len,
                               struct http_request *req, const char **reason)
 {
-    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE" };
-    static const enum http_method methods[] = {
-        HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE
-    };
-    size_t i = 0, method_len, target_start, q;
+    size_t i = 0, method_len, target_start;
     const char *version;
-    bool known = false;
 
     *reason = "malformed request line";
 
@@ -142,15 +208,15 @@ static int parse_request_line(const char *line, size_t len,
     while (i < len && is_token_char((unsigned char)line[i]))
         i++;
     method_len = i;
-    if (method_len == 0 || i >= len || line[i] != ' ')
+    if (method_len == 0 || method_len > HTTP_METHOD_MAX_LEN || i >= len || line[i] != ' ')
         return 400;
     i++;
 
-    /* Target: origin form only ("/path?query"), then exactly one space. */
+    /* Target: visible characters, then exactly one space. */
     target_start = i;
     while (i < len && is_target_char((unsigned char)line[i]))
         i++;
-    if (i == target_start || line[target_start] != '/' || i >= len || line[i] != ' ')
+    if (i == target_start || i >= len || line[i] != ' ')
         return 400;
     req->target = line + target_start;
     req->target_len = i - target_start;
@@ -168,31 +234,14 @@ static int parse_request_line(const char *line, size_t len,
     }
     req->version_minor = version[7] - '0';
 
-    /* Only now, with the line known to be well formed, is an unknown
-     * method "not implemented" rather than "malformed". */
-    for (size_t m = 0; m < sizeof names / sizeof names[0]; m++) {
-        if (bytes_equal(line, method_len, names[m])) {
-            req->method = methods[m];
-            known = true;
-        }
-    }
-    if (!known) {
-        *reason = "method not implemented";
-        return 501;
-    }
+    if (parse_target(req->target, req->target_len, req, reason) != 0)
+        return 400;
 
-    /* Split the target at the first '?'. */
-    req->path = req->target;
-    req->path_len = req->target_len;
-    req->query = req->target + req->target_len;     /* empty, not NULL */
-    req->query_len = 0;
-    for (q = 0; q < req->target_len; q++) {
-        if (req->target[q] == '?') {
-            req->path_len = q;
-            req->query = req->target + q + 1;
-            req->query_len = req->target_len - q - 1;
-            break;
-        }
+    /* Methods are case-sensitive: "get" is not GET. */
+    req->method = HTTP_METHOD_UNKNOWN;
+    for (size_t m = 0; m < sizeof known_methods / sizeof known_methods[0]; m++) {
+        if (bytes_equal(line, method_len, known_methods[m].name))
+            req->method = known_methods[m].method;
     }
     return 0;
 }
@@ -259,10 +308,10 @@ static int parse_content_length(const struct http_header *h, size_t *out)
     return 0;
 }
 
-/* The rules about the body that one header field can break.  What the
- * earlier fields said is in *have_length and *content_length. */
-static int check_field(const struct http_header *h, bool *have_length,
-                       size_t *content_length, const char **reason)
+/* The rules about the body that one header field can break, and what
+ * it says about the body: the earlier fields' word is in *framing. */
+static int check_field(const struct http_header *h, struct http_framing *framing,
+                       const char **reason)
 {
     if (bytes_equal_nocase(h->name, h->name_len, "Content-Length")) {
         size_t value;
@@ -270,15 +319,27 @@ static int check_field(const struct http_header *h, bool *have_length,
             *reason = "bad Content-Length";
             return 400;
         }
-        if (*have_length && value != *content_length) {
+        if (framing->have_length && value != framing->length) {
             *reason = "conflicting Content-Length fields";
             return 400;
         }
-        *have_length = true;
-        *content_length = value;
+        framing->have_length = true;
+        framing->length = value;
     } else if (bytes_equal_nocase(h->name, h->name_len, "Transfer-Encoding")) {
+        /* Without chunked decoding the body's end cannot be found. */
         *reason = "Transfer-Encoding not implemented";
         return 501;
+    } else if (bytes_equal_nocase(h->name, h->name_len, "Expect") &&
+               framing->version_minor == 1) {
+        /* The client waits for "100 Continue" before it sends the body
+         * (curl does so for uploads above 1 MiB).  HTTP/1.0 had no
+         * expectations, so there the field means nothing.  An
+         * expectation we cannot meet is refused before the body comes. */
+        if (!bytes_equal_nocase(h->value, h->value_len, "100-continue")) {
+            *reason = "only the expectation 100-continue is supported";
+            return 417;
+        }
+        framing->expect_continue = true;
     }
     return 0;
 }
@@ -311,15 +372,15 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
         }
         if (!is_token_char(c))
             break;
-        /* Longer than any method we serve, and still no space. */
-        if (k - p->line_start >= HTTP_METHOD_MAX_LEN) {
-            *reason = "method not implemented";
-            return 501;
-        }
+        /* Longer than any method there is, and still no space: this
+         * is not a request line (http_parser.h, HTTP_METHOD_MAX_LEN). */
+        if (k - p->line_start >= HTTP_METHOD_MAX_LEN)
+            break;
         return 0;
     case HTTP_SCAN_TARGET:
-        /* Origin form only: the target starts with '/'. */
-        if (k == p->part_start && c != '/')
+        /* Origin form starts with '/', absolute form with a scheme's
+         * letter; parse_target checks the rest when the line ends. */
+        if (k == p->part_start && c != '/' && !is_letter(c))
             break;
         if (c == ' ') {
             p->state = HTTP_SCAN_VERSION;
@@ -385,10 +446,12 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
         *reason = line_len == 0 ? "missing request line" : "malformed request line";
         return 400;
     case HTTP_SCAN_VERSION:
-        /* The request line; this also tells an unknown method (501). */
+        /* The request line.  Its version decides how an Expect field
+         * reads (check_field), so the parser keeps it. */
         status = parse_request_line(line, line_len, req, reason);
         if (status != 0)
             return status;
+        p->framing.version_minor = req->version_minor;
         p->state = HTTP_SCAN_FIELD_START;
         break;
     case HTTP_SCAN_FIELD_START:
@@ -407,7 +470,7 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
     case HTTP_SCAN_FIELD_VALUE:
         status = parse_header_line(line, line_len, &h, reason);
         if (status == 0)
-            status = check_field(&h, &p->have_length, &p->body_len, reason);
+            status = check_field(&h, &p->framing, reason);
         if (status != 0)
             return status;
         p->field_count++;
@@ -490,18 +553,18 @@ static void scan_connection_tokens(const struct http_header *h, bool *close, boo
 }
 
 /* Parses the header block data[0 .. block_len), which phase 1 has already
- * checked line by line, into *req.  Returns 0 (and the Content-Length in
- * *content_length), or the status phase 1 should have found: the caller
- * asserts that it is 0. */
+ * checked line by line, into *req.  Returns 0 (and what the fields said
+ * about the body in *framing), or the status phase 1 should have found:
+ * the caller asserts that it is 0. */
 static int parse_header_block(const char *data, size_t block_len,
-                              struct http_request *req, size_t *content_length)
+                              struct http_request *req, struct http_framing *framing)
 {
     size_t pos = 0, end, content_end;
-    bool have_length = false, conn_close = false, conn_keep_alive = false;
+    bool conn_close = false, conn_keep_alive = false;
     const char *reason = NULL;
     int status;
 
-    *content_length = 0;
+    *framing = (struct http_framing){ 0 };
 
     /* Skip the one tolerated empty line before the request line. */
     end = line_end(data, pos, block_len, &content_end);
@@ -514,6 +577,7 @@ static int parse_header_block(const char *data, size_t block_len,
     status = parse_request_line(data + pos, content_end - pos, req, &reason);
     if (status != 0)
         return status;
+    framing->version_minor = req->version_minor;
     pos = end + 1;
 
     /* Header fields, up to the empty line that ends the block. */
@@ -529,7 +593,7 @@ static int parse_header_block(const char *data, size_t block_len,
         h = &req->headers[req->header_count];
         status = parse_header_line(data + pos, content_end - pos, h, &reason);
         if (status == 0)
-            status = check_field(h, &have_length, content_length, &reason);
+            status = check_field(h, framing, &reason);
         if (status != 0)
             return status;
         req->header_count++;
@@ -557,12 +621,12 @@ void http_parser_init(struct http_parser *p, size_t max_body)
     p->max_body = max_body;
     p->scanned = 0;
     p->header_len = 0;
-    p->body_len = 0;
     p->state = HTTP_SCAN_START;
     p->line_start = 0;
     p->part_start = 0;
     p->field_count = 0;
-    p->have_length = false;
+    p->framing = (struct http_framing){ 0 };
+    p->continue_due = false;
 }
 
 static enum http_parse_result parse_fail(struct http_parser *p, struct http_request *req,
@@ -578,7 +642,7 @@ static enum http_parse_result parse_fail(struct http_parser *p, struct http_requ
 enum http_parse_result http_parse(struct http_parser *p, const char *data,
                                   size_t len, struct http_request *req)
 {
-    size_t content_length;
+    struct http_framing framing;
     int status;
 
     assert(p != NULL && req != NULL);
@@ -603,23 +667,29 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
                 return parse_fail(p, req, 431, "header block too large");
             return HTTP_PARSE_NEED_MORE;
         }
-        /* The block is complete, so the Content-Length is final. */
-        if (p->body_len > p->max_body)
+        /* The block is complete, so the Content-Length is final.  Too
+         * large is refused now, before any of the body is read: a client
+         * that sent Expect: 100-continue has not even started sending. */
+        if (p->framing.length > p->max_body)
             return parse_fail(p, req, 413, "body larger than the server accepts");
+        /* A client waiting for permission gets it once, on the first
+         * NEED_MORE (http_parser_take_continue), unless the body came
+         * along anyway and the request is done below. */
+        p->continue_due = p->framing.expect_continue && p->framing.length > 0;
     }
 
     /* Phase 2: one comparison per call until the body is all here. */
-    if (len - p->header_len < p->body_len)
+    if (len - p->header_len < p->framing.length)
         return HTTP_PARSE_NEED_MORE;
 
     /* Point the request into the caller's bytes as they are now.  Phase 1
      * checked these lines with the same functions; a failure here means
      * the caller changed the bytes under us. */
-    status = parse_header_block(data, p->header_len, req, &content_length);
-    assert(status == 0 && content_length == p->body_len);
+    status = parse_header_block(data, p->header_len, req, &framing);
+    assert(status == 0 && framing.length == p->framing.length);
     req->body = data + p->header_len;
-    req->body_len = p->body_len;
-    req->total_len = p->header_len + p->body_len;
+    req->body_len = p->framing.length;
+    req->total_len = p->header_len + p->framing.length;
     req->error_status = 0;
     req->error_reason = NULL;
 
@@ -627,6 +697,16 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
      * data + req->total_len. */
     http_parser_init(p, p->max_body);
     return HTTP_PARSE_DONE;
+}
+
+bool http_parser_take_continue(struct http_parser *p)
+{
+    bool due;
+
+    assert(p != NULL);
+    due = p->continue_due;
+    p->continue_due = false;
+    return due;
 }
 
 const struct http_header *http_find_header(const struct http_request *req,
@@ -643,12 +723,9 @@ const struct http_header *http_find_header(const struct http_request *req,
 
 const char *http_method_name(enum http_method m)
 {
-    switch (m) {
-    case HTTP_GET:    return "GET";
-    case HTTP_HEAD:   return "HEAD";
-    case HTTP_POST:   return "POST";
-    case HTTP_PUT:    return "PUT";
-    case HTTP_DELETE: return "DELETE";
+    for (size_t i = 0; i < sizeof known_methods / sizeof known_methods[0]; i++) {
+        if (known_methods[i].method == m)
+            return known_methods[i].name;
     }
     return "?";
 }

@@ -1,7 +1,8 @@
 /*
  * http_parser.h — an incremental parser for the HTTP/1.1 subset evlab
  * serves: request line, header fields, Content-Length bodies, keep-alive,
- * pipelining.  Chunked transfer coding is refused (501).
+ * pipelining, Expect: 100-continue.  Chunked transfer coding is refused
+ * (501).
  *
  * Incremental means: bytes arrive in any split, the caller appends them to
  * one input buffer and calls http_parse() again on the whole pending
@@ -13,7 +14,11 @@
  *     http_parser_init(&p, max_body);
  *     for (;;) {
  *         r = http_parse(&p, buffer_peek(&in), buffer_pending(&in), &req);
- *         if (r == HTTP_PARSE_NEED_MORE) break;      // read more first
+ *         if (r == HTTP_PARSE_NEED_MORE) {           // read more first, but
+ *             if (http_parser_take_continue(&p))     // the client may be
+ *                 send "HTTP/1.1 100 Continue";      // waiting for this
+ *             break;
+ *         }
  *         if (r == HTTP_PARSE_ERROR) { reply req.error_status; close; }
  *         ...serve req...                            // req points into `in`
  *         buffer_consume(&in, req.total_len);        // parser reset itself
@@ -22,13 +27,24 @@
  * The request's strings point into the caller's buffer: they are valid
  * until the caller consumes or changes it.  Nothing here allocates.
  *
- * Errors map to status codes a client can act on:
- *   400 malformed (request line, header syntax, bad Content-Length,
- *       HTTP version other than 1.0 / 1.1, missing Host on 1.1 is allowed)
- *   413 Content-Length above max_body
+ * A request is anything shaped like one: a request line of exactly
+ * `method SP target SP HTTP/1.x`, header lines, and a body whose length
+ * the header says.  Its method may still be one evlab does not serve
+ * (req.method is then HTTP_METHOD_UNKNOWN, or a known method no route
+ * takes): that is for the routes to answer (501, 405), and since the
+ * request's end is known, the connection can carry on.
+ *
+ * Errors are what breaks the framing, mapped to statuses a client can
+ * act on:
+ *   400 malformed: not a request line (no spaces, a method token longer
+ *       than HTTP_METHOD_MAX_LEN, a target that is neither /path nor
+ *       http://host/path), header syntax, bad or conflicting
+ *       Content-Length, HTTP version other than 1.0 / 1.1 (a missing
+ *       Host on 1.1 is allowed)
+ *   413 Content-Length above max_body, as soon as the header block ends
+ *   417 an Expect field other than 100-continue (HTTP/1.1 only)
  *   431 headers above HTTP_MAX_HEADER_BYTES or HTTP_MAX_HEADER_FIELDS
- *   501 method other than GET/HEAD/POST/PUT/DELETE, or any
- *       Transfer-Encoding (chunked)
+ *   501 any Transfer-Encoding (chunked): the body's end cannot be found
  * After an error the connection must be closed: the parser cannot know
  * where the next request would begin.
  *
@@ -48,13 +64,17 @@
  *     arrives (a header line without a colon is 400 at once), and a line
  *     still arriving is refused at the first byte no continuation could
  *     make valid (a NUL or other control byte, a space before the colon,
- *     a method that cannot be ours: 400 or 501).  So garbage gets 400
+ *     a method token too long to be one: 400).  So garbage gets 400
  *     after a few bytes instead of 431 after 8 KiB.
  *   - Header block limit: up to HTTP_MAX_HEADER_BYTES bytes including the
  *     final empty line is accepted; as soon as that many bytes are here,
  *     all valid so far, without the empty line: 431.
  *   - Body limit: Content-Length == max_body is accepted, above it is 413,
  *     reported as soon as the header block is complete.
+ *   - Expect: 100-continue: once the header block is complete and the
+ *     body is not all here, http_parser_take_continue() returns true
+ *     once; the caller then sends "100 Continue" so that the client
+ *     starts sending the body.
  */
 #ifndef EVLAB_HTTP_PARSER_H
 #define EVLAB_HTTP_PARSER_H
@@ -64,7 +84,19 @@
 
 #include "common/limits.h"
 
-enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE };
+/* The methods the parser knows: the five evlab serves, then the other
+ * standard ones (http_parser.c, known_methods).  Any other token in a
+ * well-formed request line is HTTP_METHOD_UNKNOWN. */
+enum http_method {
+    HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE,
+    HTTP_OPTIONS, HTTP_PATCH, HTTP_TRACE, HTTP_CONNECT,
+    HTTP_METHOD_UNKNOWN
+};
+
+/* The longest known method name ("CONNECT", "OPTIONS").  A method token
+ * longer than this is not a method but noise, or a line without spaces:
+ * 400 as soon as its next byte arrives. */
+#define HTTP_METHOD_MAX_LEN 7
 
 enum http_parse_result {
     HTTP_PARSE_NEED_MORE = 0,
@@ -83,7 +115,8 @@ struct http_request {
     const char *path;    size_t path_len;     /* "/echo" */
     const char *query;   size_t query_len;    /* "x=1" (len 0 if none) */
     int version_minor;                        /* 0 or 1 */
-    bool keep_alive;                          /* 1.1 default yes, 1.0 default no */
+    bool keep_alive;                          /* 1.1 default yes, 1.0 default no
+                                                 (Connection: keep-alive asks) */
     size_t header_count;
     struct http_header headers[HTTP_MAX_HEADER_FIELDS];
     const char *body;    size_t body_len;
@@ -104,27 +137,42 @@ enum http_scan_state {
     HTTP_SCAN_FIELD_VALUE   /* header line: after the colon */
 };
 
+/* What the header fields said about the body so far, field by field. */
+struct http_framing {
+    int version_minor;     /* of the request line (1.0 has no Expect) */
+    bool have_length;      /* a Content-Length field was seen */
+    size_t length;         /* its value, 0 without one; final once the
+                              header block is complete */
+    bool expect_continue;  /* Expect: 100-continue */
+};
+
 struct http_parser {
     size_t max_body;
     size_t scanned;        /* bytes of the header block already checked */
     size_t header_len;     /* 0 until the header block is complete */
-    size_t body_len;       /* Content-Length so far; final once header_len is set */
+    struct http_framing framing;
+    bool continue_due;     /* "100 Continue" not yet taken by the caller */
     /* The check in progress, all offsets from the start of the request. */
     enum http_scan_state state;
     size_t line_start;     /* where the line being checked begins */
     size_t part_start;     /* where its target or version begins */
     size_t field_count;    /* header lines complete and checked (may pass the
                               limit: that is judged when the block ends) */
-    bool have_length;      /* a Content-Length field was seen */
 };
 
 void http_parser_init(struct http_parser *p, size_t max_body);
 enum http_parse_result http_parse(struct http_parser *p, const char *data,
                                   size_t len, struct http_request *req);
 
+/* True once per request: its header block asked for Expect:
+ * 100-continue, is complete and within the limits, and the body is still
+ * to come.  Call after HTTP_PARSE_NEED_MORE; the caller then sends
+ * "HTTP/1.1 100 Continue" (http_continue_append) before reading on. */
+bool http_parser_take_continue(struct http_parser *p);
+
 /* Case-insensitive header lookup; NULL when absent. */
 const struct http_header *http_find_header(const struct http_request *req,
                                            const char *name);
-const char *http_method_name(enum http_method m);
+const char *http_method_name(enum http_method m);   /* "GET"; "?" for UNKNOWN */
 
 #endif

@@ -10,8 +10,9 @@
  *
  * Every reply carries Content-Length, even an empty one, because a
  * keep-alive client has no other way to find where the reply ends.
- * HTTP/1.1 keeps the connection by default, so "Connection: keep-alive"
- * is never needed; "Connection: close" is sent whenever we will close.
+ * HTTP/1.1 keeps the connection by default, so only an HTTP/1.0 client
+ * that asked to keep it is told "Connection: keep-alive" (1.0 closes by
+ * default); "Connection: close" is sent whenever we will close.
  */
 #include "http/http_response.h"
 
@@ -29,12 +30,14 @@
 const char *http_status_reason(int status)
 {
     switch (status) {
+    case 100: return "Continue";
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
+    case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -43,13 +46,25 @@ const char *http_status_reason(int status)
     }
 }
 
+static const char *connection_field(enum http_connection connection)
+{
+    switch (connection) {
+    case HTTP_CONNECTION_KEEP:       return "";
+    case HTTP_CONNECTION_KEEP_ALIVE: return "Connection: keep-alive\r\n";
+    case HTTP_CONNECTION_CLOSE:      return "Connection: close\r\n";
+    }
+    assert(!"not an enum http_connection");
+    return "";
+}
+
 /* Formats the head into `head` and returns its length. */
 static size_t format_head(char *head, size_t size, int status, const char *content_type,
-                          size_t body_len, bool keep_alive)
+                          size_t body_len, enum http_connection connection)
 {
     int n;
 
-    assert(status >= 100 && status <= 999);
+    /* A final reply: 1xx replies have no body and no Content-Length. */
+    assert(status >= 200 && status <= 999);
     n = snprintf(head, size,
                  "HTTP/1.1 %d %s\r\n"
                  "%s%s%s"
@@ -61,24 +76,24 @@ static size_t format_head(char *head, size_t size, int status, const char *conte
                  content_type != NULL ? content_type : "",
                  content_type != NULL ? "\r\n" : "",
                  body_len,
-                 keep_alive ? "" : "Connection: close\r\n");
+                 connection_field(connection));
     assert(n > 0 && (size_t)n < size);
     return (size_t)n;
 }
 
 int http_response_append_head(struct buffer *out, int status, const char *content_type,
-                              size_t body_len, bool keep_alive)
+                              size_t body_len, enum http_connection connection)
 {
     char head[HTTP_RESPONSE_HEAD_MAX];
     size_t head_len;
 
     assert(out != NULL);
-    head_len = format_head(head, sizeof head, status, content_type, body_len, keep_alive);
+    head_len = format_head(head, sizeof head, status, content_type, body_len, connection);
     return buffer_append(out, head, head_len);
 }
 
 int http_response_append(struct buffer *out, int status, const char *content_type,
-                         const void *body, size_t body_len, bool keep_alive)
+                         const void *body, size_t body_len, enum http_connection connection)
 {
     char head[HTTP_RESPONSE_HEAD_MAX];
     size_t head_len;
@@ -86,7 +101,7 @@ int http_response_append(struct buffer *out, int status, const char *content_typ
 
     assert(out != NULL);
     assert(body != NULL || body_len == 0);
-    head_len = format_head(head, sizeof head, status, content_type, body_len, keep_alive);
+    head_len = format_head(head, sizeof head, status, content_type, body_len, connection);
     if (body_len > SIZE_MAX - head_len)
         return -ENOBUFS;
 
@@ -102,7 +117,8 @@ int http_response_append(struct buffer *out, int status, const char *content_typ
     return 0;
 }
 
-int http_error_append(struct buffer *out, int status, const char *detail)
+int http_status_append(struct buffer *out, int status, const char *detail,
+                       enum http_connection connection, bool head_only)
 {
     char body[HTTP_RESPONSE_HEAD_MAX];
     int n;
@@ -120,5 +136,20 @@ int http_error_append(struct buffer *out, int status, const char *detail)
         n = (int)sizeof body - 1;
         body[n - 1] = '\n';
     }
-    return http_response_append(out, status, "text/plain", body, (size_t)n, false);
+    if (head_only)
+        return http_response_append_head(out, status, "text/plain", (size_t)n, connection);
+    return http_response_append(out, status, "text/plain", body, (size_t)n, connection);
+}
+
+int http_error_append(struct buffer *out, int status, const char *detail)
+{
+    return http_status_append(out, status, detail, HTTP_CONNECTION_CLOSE, false);
+}
+
+int http_continue_append(struct buffer *out)
+{
+    static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    assert(out != NULL);
+    return buffer_append(out, interim, sizeof interim - 1);
 }

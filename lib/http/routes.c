@@ -8,9 +8,10 @@
  * models; keeping the decision here means the three cannot disagree on
  * what /sleep/abc or DELETE / should get.
  *
- * The order of checks is: known path?  (404 if not) -> allowed method?
- * (405) -> valid argument? (400).  HEAD is allowed wherever GET is: the
- * model sends the same head without the body.
+ * The order of checks is: a method anyone implements? (501 if not) ->
+ * known path?  (404 if not) -> allowed method? (405) -> valid argument?
+ * (400).  HEAD is allowed wherever GET is: the model sends the same head
+ * without the body.
  */
 #include "http/routes.h"
 
@@ -142,7 +143,10 @@ void route_match(const struct http_request *req, struct route_match *out)
     out->echo_len = 0;
     out->error_detail = NULL;
 
-    if (path_is(req, "/")) {
+    if (req->method == HTTP_METHOD_UNKNOWN) {
+        out->id = ROUTE_NOT_IMPLEMENTED;
+        out->error_detail = "method not implemented";
+    } else if (path_is(req, "/")) {
         out->id = method_is_get_like(req->method) ? ROUTE_ROOT : ROUTE_METHOD_NOT_ALLOWED;
     } else if (path_is(req, "/echo")) {
         if (req->method == HTTP_POST || req->method == HTTP_PUT) {
@@ -179,6 +183,7 @@ const char *route_name(enum route_id id)
     case ROUTE_NOT_FOUND:          return "not-found";
     case ROUTE_BAD_ARGUMENT:       return "bad-argument";
     case ROUTE_METHOD_NOT_ALLOWED: return "method-not-allowed";
+    case ROUTE_NOT_IMPLEMENTED:    return "not-implemented";
     case ROUTE_COUNT:              break;
     }
     return "?";

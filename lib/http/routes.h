@@ -11,12 +11,15 @@
  *   GET  /cpu/MS        about MS milliseconds of CPU-bound work
  *                       (loop: inline, or on the worker pool with --workers)
  *   GET  /stats         JSON snapshot of the server's counters
- *   anything else       404
+ *   anything else       404; a method a path does not take 405; a method
+ *                       nobody here implements (HTTP_METHOD_UNKNOWN) 501
  *
  * route_match() only decides; each model acts (that is the lesson: the
  * *what* is shared, the *how to wait* differs).  MS must be a decimal
  * integer 0..ROUTE_MAX_SLEEP_MS (or ROUTE_MAX_CPU_MS); anything else is
- * ROUTE_BAD_ARGUMENT, which the models answer with 400.
+ * ROUTE_BAD_ARGUMENT, which the models answer with 400.  Each of these
+ * is an answer to a well-formed request, so the connection stays open
+ * after it (reply.c).
  */
 #ifndef EVLAB_ROUTES_H
 #define EVLAB_ROUTES_H
@@ -37,6 +40,7 @@ enum route_id {
     ROUTE_NOT_FOUND,
     ROUTE_BAD_ARGUMENT,
     ROUTE_METHOD_NOT_ALLOWED, /* e.g. DELETE / : 405 */
+    ROUTE_NOT_IMPLEMENTED,    /* e.g. BREW / : 501 */
     ROUTE_COUNT
 };
 
@@ -44,7 +48,8 @@ struct route_match {
     enum route_id id;
     uint32_t ms;                  /* SLEEP, SLEEP_BLOCKING, CPU */
     const char *echo;  size_t echo_len;   /* ECHO: body or query */
-    const char *error_detail;     /* BAD_ARGUMENT: why */
+    const char *error_detail;     /* BAD_ARGUMENT, METHOD_NOT_ALLOWED,
+                                     NOT_IMPLEMENTED: why */
 };
 
 void route_match(const struct http_request *req, struct route_match *out);

@@ -36,6 +36,7 @@ void load_config_defaults(struct load_config *cfg)
     cfg->connect_timeout_ns = 2 * NS_PER_S;
     cfg->timeout_ns = 5 * NS_PER_S;
     cfg->backend = "epoll";
+    cfg->seed = 1;
     cfg->mix.count = 1;
     cfg->mix.total_weight = 1;
     snprintf(cfg->mix.entries[0].path, sizeof cfg->mix.entries[0].path, "/");

@@ -79,6 +79,7 @@ struct load_config {
     uint64_t timeout_ns;            /* per request, from when it was sent */
 
     const char *backend;            /* "poll" or "epoll" */
+    uint64_t seed;                  /* --seed: picks the mix; same seed, same sequence */
     struct load_mix mix;
 };
 

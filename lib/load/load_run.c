@@ -28,10 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "net/fdlimit.h"
 #include "loop/loop.h"
+#include "probe/probe.h"
 
 #define LOAD_TICK_MS             10
 #define LOAD_SCAN_MS             50
@@ -77,6 +79,9 @@ struct run {
     uint64_t sched_next;    /* index of the next request to send */
     uint32_t *ready_fifo;   /* connections with room, oldest first */
     uint32_t fifo_head, fifo_count;
+
+    /* What the clients see, published for viewers (NULL: unpublished). */
+    struct probe *probe;
 
     /* Progress. */
     uint64_t replies_all;   /* every reply, warm-up included (for req/s) */
@@ -175,6 +180,7 @@ static void on_send_timer(struct loop *loop, struct loop_timer *timer)
 
 static void count_error(struct run *run, enum load_error_kind kind, uint64_t now_ns)
 {
+    probe_gauge_add(run->probe, PROBE_GAUGE_CLIENT_ERRORS, 1);   /* live: every error */
     if (now_ns < run->measure_ns || run->phase == LOAD_PHASE_DONE)
         return;   /* warm-up errors are not part of the result */
     run->result->errors[kind]++;
@@ -206,6 +212,7 @@ static void on_connected(struct load_conn *conn)
     run->extra[conn->index].counted_open = true;
     if (++run->open_now > run->result->max_open)
         run->result->max_open = run->open_now;
+    probe_gauge_set(run->probe, PROBE_GAUGE_CONNECTIONS, run->open_now);
     if (run->stopping)
         return;
     if (run->cfg->mode == LOAD_OPEN) {
@@ -223,6 +230,10 @@ static void on_response(struct load_conn *conn, const struct load_slot *slot,
     struct load_result *r = run->result;
 
     run->replies_all++;
+    /* Viewers get every reply, warm-up included: they keep windows of
+     * their own. */
+    probe_gauge_add(run->probe, PROBE_GAUGE_REQUESTS_DONE, 1);
+    probe_hist_record(run->probe, PROBE_HIST_CLIENT_NS, now_ns - slot->start_ns);
     if (in_window(run, now_ns) && run->phase != LOAD_PHASE_DONE) {
         r->requests++;
         r->mix_requests[slot->entry]++;
@@ -268,6 +279,7 @@ static void on_closed(struct load_conn *conn, bool after_error, enum load_error_
     if (x->counted_open) {
         x->counted_open = false;
         run->open_now--;
+        probe_gauge_set(run->probe, PROBE_GAUGE_CONNECTIONS, run->open_now);
     }
     if (run->stopping)
         return;
@@ -366,6 +378,7 @@ static void finish(struct run *run, uint64_t now_ns)
     for (uint32_t i = 0; i < run->n; i++)
         load_conn_close(&run->conns[i]);
     run->open_now = 0;
+    probe_gauge_set(run->probe, PROBE_GAUGE_CONNECTIONS, 0);
     if (loop_timer_active(&run->send_timer))
         loop_timer_stop(run->loop, &run->send_timer);
     loop_stop(run->loop);
@@ -450,6 +463,17 @@ static int run_prepare(struct run *run, char *err, size_t err_len)
     return 0;
 }
 
+/* Publishes the run as model "load" with the target's port (see
+ * load_run.h).  Failing to is not fatal: the run is still measured. */
+static void run_publish(struct run *run)
+{
+    char name[PROBE_NAME_MAX];
+    snprintf(name, sizeof name, "load-%d-%d", run->cfg->port, (int)getpid());
+    struct probe_config config = { .name = name, .model = "load", .port = run->cfg->port };
+    if (probe_create(&run->probe, &config, NULL, 0) < 0)
+        run->probe = NULL;
+}
+
 static void run_release(struct run *run)
 {
     if (run->conns != NULL)
@@ -464,6 +488,7 @@ static void run_release(struct run *run)
             loop_timer_stop(run->loop, &run->send_timer);
         loop_free(run->loop);
     }
+    probe_destroy(run->probe);
     free(run->ready_fifo);
     free(run->slots);
     free(run->extra);
@@ -497,11 +522,16 @@ int load_run(const struct load_config *cfg, const struct load_run_options *optio
     run->cfg = cfg;
     run->options = options;
     run->result = result;
-    run->rng = 0x9e3779b97f4a7c15ull;
+    /* xorshift64 must never hold 0: mix the seed into a nonzero constant. */
+    run->rng = 0x9e3779b97f4a7c15ull ^ (cfg->seed * 0xbf58476d1ce4e5b9ull);
+    if (run->rng == 0)
+        run->rng = 0x9e3779b97f4a7c15ull;
     loop_timer_init(&run->tick, on_tick, run);
     loop_timer_init(&run->send_timer, on_send_timer, run);
 
     rc = run_prepare(run, err, err_len);
+    if (rc == 0 && (options == NULL || !options->no_probe))
+        run_publish(run);
     if (rc == 0) {
         uint64_t now_ns = clock_now_ns();
         run->start_ns = now_ns;

@@ -22,6 +22,20 @@
  * counted.  Latency goes into a log-linear histogram (probe/histogram.h),
  * so each percentile is within HIST_RELATIVE_ERROR (3.125%).
  *
+ * What its clients see, published (begin: lesson/live-view addition).
+ * Unless options->no_probe is set, a run publishes its own numbers through
+ * the instrumentation layer (probe/probe.h) as a segment named
+ * "load-PORT-PID" with model "load" and the *target's* port, so a viewer
+ * links it to the server it loads (the server's probe has the same port):
+ *   PROBE_GAUGE_CONNECTIONS    connections open now
+ *   PROBE_GAUGE_REQUESTS_DONE  replies received (warm-up included)
+ *   PROBE_GAUGE_CLIENT_ERRORS  failed requests and connections (same)
+ *   PROBE_HIST_CLIENT_NS       latency of every reply, measured as for the
+ *                              report (from the send, or in open loop from
+ *                              when the request was due)
+ * A segment that cannot be created is not an error: the run goes on
+ * unpublished.  (end: lesson/live-view addition)
+ *
  * Ownership: the caller owns cfg and result; load_run() allocates and
  * frees everything else before it returns.  Single-threaded: it runs the
  * loop on the calling thread.
@@ -81,6 +95,8 @@ struct load_run_options {
     /* Checked every tick; set it (e.g. from a SIGINT handler) to end the
      * run early with the results so far.  May be NULL. */
     volatile sig_atomic_t *stop_flag;
+    /* true: do not publish the client-side numbers (see above). */
+    bool no_probe;
 };
 
 /* Runs the load described by cfg (target already resolved).  The

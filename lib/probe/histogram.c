@@ -126,6 +126,38 @@ void histogram_merge(struct histogram *into, const struct histogram *from)
     max_update(&into->max, atomic_load_explicit(&from->max, relaxed));
 }
 
+void histogram_window(struct histogram *out, const struct histogram *now,
+                      const struct histogram *base)
+{
+    histogram_init(out);
+    uint64_t total = 0, sum = 0;
+    size_t first = HIST_BUCKETS, last = 0;
+    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+        uint64_t a = atomic_load_explicit(&now->buckets[i], relaxed);
+        uint64_t b = atomic_load_explicit(&base->buckets[i], relaxed);
+        uint64_t c = a > b ? a - b : 0;
+        if (c == 0)
+            continue;
+        atomic_store_explicit(&out->buckets[i], c, relaxed);
+        total += c;
+        sum += c * histogram_bucket_low(i);
+        if (first == HIST_BUCKETS)
+            first = i;
+        last = i;
+    }
+    if (total == 0)
+        return;
+    /* min/max of the window are only known to a bucket; never past the
+     * server's real maximum. */
+    uint64_t max = histogram_bucket_high(last) - 1;
+    uint64_t real_max = histogram_max(now);
+    atomic_store_explicit(&out->count, total, relaxed);
+    atomic_store_explicit(&out->sum, sum, relaxed);
+    atomic_store_explicit(&out->min, histogram_bucket_low(first), relaxed);
+    atomic_store_explicit(&out->max, max < real_max || real_max == 0 ? max : real_max,
+                          relaxed);
+}
+
 void histogram_copy(struct histogram *dst, const struct histogram *src)
 {
     atomic_store_explicit(&dst->count, atomic_load_explicit(&src->count, relaxed), relaxed);

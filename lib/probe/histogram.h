@@ -50,6 +50,14 @@ void histogram_record(struct histogram *h, uint64_t value);
  * generator connection, merged at the end). */
 void histogram_merge(struct histogram *into, const struct histogram *from);
 
+/* What was recorded between two copies of one histogram: out = now -
+ * base, bucket by bucket (out is re-initialised first; empty when nothing
+ * happened in between).  The window's min and max are only known to a
+ * bucket, never past the real maximum of `now`.  Used for "the last few
+ * seconds" by the live view and for one lesson step's window. */
+void histogram_window(struct histogram *out, const struct histogram *now,
+                      const struct histogram *base);
+
 /* Copy with relaxed loads: how a reader takes a snapshot of a live one. */
 void histogram_copy(struct histogram *dst, const struct histogram *src);
 

@@ -72,7 +72,7 @@
 
 #include "histogram.h"
 
-#define PROBE_LAYOUT_VERSION 1
+#define PROBE_LAYOUT_VERSION 2   /* 2: client gauges and histogram */
 #define PROBE_NAME_MAX       48   /* segment name, without the "evlab." prefix */
 #define PROBE_MODEL_MAX      16
 #define PROBE_ROLE_MAX       16
@@ -146,6 +146,8 @@ enum probe_gauge {
     PROBE_GAUGE_ACCEPT_PAUSES,     /* EMFILE/ENFILE episodes                  */
     PROBE_GAUGE_READS_PAUSED,      /* loop: connections paused by backpressure */
     PROBE_GAUGE_OUTPUT_QUEUED,     /* bytes written by handlers, not yet sent */
+    /* A load generator (model "load", see load_run.h) publishes these. */
+    PROBE_GAUGE_CLIENT_ERRORS,     /* failed requests and connections         */
     PROBE_GAUGE_COUNT
 };
 
@@ -154,6 +156,7 @@ enum probe_hist {
     PROBE_HIST_LOOP_LAG_NS,        /* how late timers fire                    */
     PROBE_HIST_POLL_READY,         /* ready events per poll (a count, not ns) */
     PROBE_HIST_DISPATCH_NS,        /* one loop dispatch                       */
+    PROBE_HIST_CLIENT_NS,          /* load generator: latency of each reply   */
     PROBE_HIST_COUNT
 };
 

@@ -78,6 +78,7 @@ static const char *const gauge_names[] = {
     [PROBE_GAUGE_ACCEPT_PAUSES] = "accept_pauses",
     [PROBE_GAUGE_READS_PAUSED] = "reads_paused",
     [PROBE_GAUGE_OUTPUT_QUEUED] = "output_queued",
+    [PROBE_GAUGE_CLIENT_ERRORS] = "client_errors",
 };
 _Static_assert(COUNT_OF(gauge_names) == PROBE_GAUGE_COUNT, "name every gauge");
 
@@ -86,6 +87,7 @@ static const char *const hist_names[] = {
     [PROBE_HIST_LOOP_LAG_NS] = "loop_lag_ns",
     [PROBE_HIST_POLL_READY] = "poll_ready",
     [PROBE_HIST_DISPATCH_NS] = "dispatch_ns",
+    [PROBE_HIST_CLIENT_NS] = "client_ns",
 };
 _Static_assert(COUNT_OF(hist_names) == PROBE_HIST_COUNT, "name every histogram");
 

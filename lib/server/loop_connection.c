@@ -324,9 +324,8 @@ static void connection_handle(struct loop_connection *conn, const struct http_re
             }
             /* Job queue full: shed this request instead of queueing
              * without bound (lesson 9). */
-            http_error_append(&conn->out, 503, "worker queue full; try again later");
-            probe_gauge_add(probe, PROBE_GAUGE_REJECTED_503, 1);
-            conn->state = CONN_CLOSING;
+            if (!reply_busy_append(probe, &plan, &conn->out))
+                conn->state = CONN_CLOSING;
             break;
         }
         /* No pool: the pitfall of CPU-bound work on the loop thread. */
@@ -357,8 +356,12 @@ static void connection_answer_buffered(struct loop_connection *conn)
         struct http_request req;
         enum http_parse_result r = http_parse(&conn->parser, buffer_peek(&conn->in),
                                               buffer_pending(&conn->in), &req);
-        if (r == HTTP_PARSE_NEED_MORE)
+        if (r == HTTP_PARSE_NEED_MORE) {
+            /* Expect: 100-continue, decided in reply.c for every model. */
+            if (reply_continue_append(&conn->parser, &conn->out))
+                account_output(conn);
             break;
+        }
         if (r == HTTP_PARSE_ERROR) {
             reply_parse_error_append(conn_probe(conn), &req, &conn->out);
             account_output(conn);

@@ -1,8 +1,13 @@
 /*
- * reply.c — response bodies for each route, and the 4xx replies.
+ * reply.c — response bodies for each route, the 4xx/5xx replies, and
+ * what each reply does to its connection (see reply.h for the rules).
  *
- * Error replies always close the connection: after a bad request we cannot
- * trust where the next one would start, and a client that sends nonsense
+ * Why a 404 keeps the connection but a malformed request closes it: after
+ * a well-formed request the parser knows exactly where the next one
+ * starts, whatever the route thought of it, so closing would only cost
+ * the client a new connection (a browser loses its keep-alive
+ * connection on every missing favicon).  After a framing error nobody
+ * knows where the next request starts, and a client that sends nonsense
  * should not keep a connection (or, in the threads model, a thread).
  */
 #include "server/reply.h"
@@ -11,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "http/http_response.h"
 #include "probe/probe.h"
 
 /* Big enough for every gauge and histogram summary of probe_stats_json. */
@@ -20,8 +24,18 @@ enum { STATS_JSON_MAX = 16384 };
 void reply_plan_make(const struct http_request *req, struct reply_plan *plan)
 {
     route_match(req, &plan->match);
-    plan->keep_alive = req->keep_alive;
+    if (!req->keep_alive)
+        plan->connection = HTTP_CONNECTION_CLOSE;
+    else if (req->version_minor == 0)
+        plan->connection = HTTP_CONNECTION_KEEP_ALIVE;
+    else
+        plan->connection = HTTP_CONNECTION_KEEP;
     plan->head = req->method == HTTP_HEAD;
+}
+
+static bool stays_open(const struct reply_plan *plan)
+{
+    return plan->connection != HTTP_CONNECTION_CLOSE;
 }
 
 static bool reply_ok(const struct reply_plan *plan, const char *type,
@@ -29,19 +43,31 @@ static bool reply_ok(const struct reply_plan *plan, const char *type,
 {
     /* HEAD: the headers GET would send (same Content-Length), no body. */
     if (plan->head)
-        http_response_append_head(out, 200, type, len, plan->keep_alive);
+        http_response_append_head(out, 200, type, len, plan->connection);
     else
-        http_response_append(out, 200, type, body, len, plan->keep_alive);
-    return plan->keep_alive;
+        http_response_append(out, 200, type, body, len, plan->connection);
+    return stays_open(plan);
 }
 
-static bool reply_error(struct probe *probe, int status, const char *detail,
+/* Any status but 200 to a well-formed request: the connection stays as
+ * the client asked. */
+static bool reply_status(struct probe *probe, const struct reply_plan *plan, int status,
+                         const char *detail, struct buffer *out)
+{
+    if (status < 500)
+        probe_gauge_add(probe, PROBE_GAUGE_ERRORS_4XX, 1);
+    http_status_append(out, status, detail, plan->connection, plan->head);
+    return stays_open(plan);
+}
+
+/* A framing error or a timeout: the reply says close, and the model
+ * closes after it. */
+static void reply_error(struct probe *probe, int status, const char *detail,
                         struct buffer *out)
 {
     if (status < 500)
         probe_gauge_add(probe, PROBE_GAUGE_ERRORS_4XX, 1);
     http_error_append(out, status, detail);
-    return false;
 }
 
 bool reply_append(struct probe *probe, const struct reply_plan *plan, struct buffer *out)
@@ -69,23 +95,40 @@ bool reply_append(struct probe *probe, const struct reply_plan *plan, struct buf
         int n = json ? probe_stats_json(probe, json, STATS_JSON_MAX) : -ENOMEM;
         if (n < 0) {
             free(json);
-            http_error_append(out, 500, "could not render stats");
-            return false;
+            return reply_status(probe, plan, 500, "could not render stats", out);
         }
         bool keep = reply_ok(plan, "application/json", json, (size_t)n, out);
         free(json);
         return keep;
     }
     case ROUTE_NOT_FOUND:
-        return reply_error(probe, 404, "no such route (try /, /echo, /sleep/MS, /cpu/MS, /stats)", out);
+        return reply_status(probe, plan, 404,
+                            "no such route (try /, /echo, /sleep/MS, /cpu/MS, /stats)", out);
     case ROUTE_METHOD_NOT_ALLOWED:
-        return reply_error(probe, 405, "method not allowed on this route", out);
+        return reply_status(probe, plan, 405, "method not allowed on this route", out);
+    case ROUTE_NOT_IMPLEMENTED:
+        return reply_status(probe, plan, 501, "method not implemented", out);
     case ROUTE_BAD_ARGUMENT:
-        return reply_error(probe, 400, m->error_detail ? m->error_detail : "bad route argument", out);
+        return reply_status(probe, plan, 400,
+                            m->error_detail ? m->error_detail : "bad route argument", out);
     case ROUTE_COUNT:
         break;
     }
-    return reply_error(probe, 500, "unknown route", out);
+    return reply_status(probe, plan, 500, "unknown route", out);
+}
+
+bool reply_busy_append(struct probe *probe, const struct reply_plan *plan, struct buffer *out)
+{
+    probe_gauge_add(probe, PROBE_GAUGE_REJECTED_503, 1);
+    return reply_status(probe, plan, 503, "worker queue full; try again later", out);
+}
+
+bool reply_continue_append(struct http_parser *parser, struct buffer *out)
+{
+    if (!http_parser_take_continue(parser))
+        return false;
+    http_continue_append(out);
+    return true;
 }
 
 void reply_parse_error_append(struct probe *probe, const struct http_request *req,

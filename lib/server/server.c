@@ -1,7 +1,9 @@
 /*
  * server.c — what every model does the same way: bind the socket, create
  * the instrumentation segment, route signals to the serving thread, and
- * hand over to the model's own run().
+ * hand over to the model's own run().  Everything that differs between
+ * the models is behind struct server_model_ops, in the model's own file
+ * (server_blocking.c, server_threads.c, server_loop.c).
  */
 #include "server/server.h"
 
@@ -11,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/limits.h"
@@ -97,10 +98,6 @@ int server_open(struct server **out, const struct server_config *config,
         server->config.request_timeout_ms = HTTP_REQUEST_TIMEOUT_MS;
     if (server->config.idle_timeout_ms == 0)
         server->config.idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS;
-    if (server->config.max_threads == 0)
-        server->config.max_threads = THREADS_DEFAULT_MAX;
-    if (server->config.stack_size == 0)
-        server->config.stack_size = THREADS_DEFAULT_STACK_BYTES;
     server->ops = ops;
     atomic_init(&server->stop_requested, false);
     net_ignore_sigpipe();
@@ -116,7 +113,7 @@ int server_open(struct server **out, const struct server_config *config,
     server_block_stop_signals(NULL);
 
     int fd = net_listen(server->config.bind_addr, config->port, SERVER_LISTEN_BACKLOG,
-                        config->model == SERVER_LOOP, err, err_len);
+                        ops->nonblocking_listener, err, err_len);
     if (fd < 0) {
         free(server);
         return fd;
@@ -153,10 +150,6 @@ int server_run(struct server *server)
 void server_request_stop(struct server *server)
 {
     atomic_store(&server->stop_requested, true);
-    /* A thread blocked in accept() on this socket returns at once (Linux
-     * wakes it with EINVAL); shutdown() is async-signal-safe. */
-    if (server->config.model != SERVER_LOOP)
-        shutdown(server->listen_fd, SHUT_RD);
     server->ops->wake(server);
 }
 

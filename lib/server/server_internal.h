@@ -20,10 +20,15 @@ struct server;
  * handler nudges them out of whatever call they are blocked in. */
 struct server_model_ops {
     const char *name;
+    /* The listening socket is non-blocking (the loop waits in poll or
+     * epoll instead) and so are the connections it accepts. */
+    bool nonblocking_listener;
     /* Sets up model state after the socket and probe exist. */
     int  (*open)(struct server *server, char *err, size_t err_len);
     int  (*run)(struct server *server);
-    /* Async-signal-safe: make run() notice stop_requested soon. */
+    /* Async-signal-safe: make run() notice stop_requested soon (it may
+     * be blocked in accept(), in a connection's read, or in the loop's
+     * wait). */
     void (*wake)(struct server *server);
     /* Frees model state.  Returns false when threads of the model are
      * still running (a stop that timed out): the caller must then leave
@@ -45,12 +50,25 @@ struct server {
     void *model_state;          /* owned by the model's open/close */
 };
 
+/* The two models that serve a connection with blocking calls differ in
+ * how long one connection may hold its thread, and in what the view
+ * counts for them (README, "What the view calls queued and ready"). */
+enum sync_model {
+    /* blocking: the only thread.  Requests pipelined behind the one being
+     * served are queued (Q_PIPELINED; the model counts the connection
+     * itself as ready), and between requests the connection gives way
+     * to a client waiting in the accept queue. */
+    SYNC_MODEL_BLOCKING,
+    /* threads: a thread per connection, which may stay as long as its
+     * client likes.  A thread inside a handler is ready (READY). */
+    SYNC_MODEL_THREADS
+};
+
 /* Serves one connection with blocking calls until the client closes,
- * sends a bad request, or the server stops (blocking and threads models).
- * Closes fd before returning.  `mark_ready` says whether this model counts
- * the connection itself as "ready" (blocking) or each handler (threads). */
-void sync_connection_serve(struct server *server, struct probe_thread *thread,
-                           int fd, bool connection_is_ready);
+ * sends a bad request, or the server stops (blocking and threads models,
+ * sync_connection.c).  Closes fd before returning. */
+void sync_connection_serve(struct server *server, struct probe_thread *thread, int fd,
+                           enum sync_model model);
 
 /* How many bytes the next read into `in` may ask for: one chunk, or less
  * when the input buffer is close to its limit (a maximal request followed
@@ -62,13 +80,25 @@ static inline size_t server_read_size(const struct buffer *in)
     return room < SERVER_READ_CHUNK ? room : SERVER_READ_CHUNK;
 }
 
-/* One accept() for the models that block in it (blocking_accept.c):
- * returns a new connection's fd, or -1 when there is none this time (a
- * signal, a transient error, or descriptors ran out and the waiting client
- * was shed); the caller then checks stop_requested and calls again. */
+/* What server_accept() returns when it has no new connection. */
+enum server_accept_none {
+    /* None this time: a signal, a transient error, or (non-blocking) an
+     * empty accept queue.  Check for a stop, then call again (or, on the
+     * loop, wait for the listener to be readable). */
+    SERVER_ACCEPT_AGAIN = -1,
+    /* Descriptors ran out and the waiting client was shed: call again. */
+    SERVER_ACCEPT_SHED = -2,
+    /* Descriptors ran out and not even shedding worked: stop accepting
+     * for ACCEPT_PAUSE_MS, or the server would spin. */
+    SERVER_ACCEPT_PAUSE = -3
+};
+
+/* The accept step of every model (server_accept.c): a new connection's
+ * fd, blocking or not like the listener, or an enum server_accept_none.
+ * `spare` is the model's reserve descriptor for shedding. */
 struct net_spare_fd;
-int server_accept_blocking(struct server *server, struct probe_thread *thread,
-                           struct net_spare_fd *spare);
+int server_accept(struct server *server, struct probe_thread *thread,
+                  struct net_spare_fd *spare);
 
 /* Blocks SIGINT and SIGTERM in the calling thread; threads created after
  * this inherit the mask, so the signal always reaches the thread that

@@ -10,11 +10,13 @@
  * connections), at most LOOP_MAX_ACCEPTS_PER_DISPATCH per turn so clients
  * already connected are not starved by a connection storm.
  *
- * Out of descriptors (EMFILE/ENFILE): the listener stays readable while
- * connections wait, so naively the loop would spin at 100% CPU calling a
- * failing accept().  We shed one waiting connection with the reserve
- * descriptor (net.h); if that fails too, we stop watching the listener
- * for ACCEPT_PAUSE_MS and let the connections we have finish.
+ * Each accept is the step all three models share (server_accept.c), which
+ * also handles running out of descriptors: the listener stays readable
+ * while connections wait, so naively the loop would spin at 100% CPU
+ * calling a failing accept().  The shared step sheds one waiting
+ * connection with the reserve descriptor; if that fails too, we stop
+ * watching the listener for ACCEPT_PAUSE_MS and let the connections we
+ * have finish.
  *
  * Stopping: the signal handler calls loop_wakeup() (an eventfd write, safe
  * in a signal handler); on the loop thread we then close the listener's
@@ -39,8 +41,6 @@ struct loop_model {
 
 static void pause_accepting(struct loop_model *model)
 {
-    struct server *server = model->shared.server;
-    probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPT_PAUSES, 1);
     loop_io_stop(model->shared.loop, &model->listener);
     loop_timer_start(model->shared.loop, &model->accept_resume,
                      (uint64_t)ACCEPT_PAUSE_MS * 1000000u);
@@ -60,26 +60,15 @@ static void on_listener_readable(struct loop *loop, struct loop_io *io, unsigned
     struct server *server = model->shared.server;
 
     for (int i = 0; i < LOOP_MAX_ACCEPTS_PER_DISPATCH; i++) {
-        int fd = net_accept(io->fd, true);
-        if (fd == -EAGAIN || fd == -EINTR)
-            return;                 /* accept queue drained */
-        if (fd == -EMFILE || fd == -ENFILE) {
-            if (net_shed_connection(io->fd, &model->spare) < 0) {
-                pause_accepting(model);
-                return;
-            }
-            probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPT_PAUSES, 1);
-            continue;
+        int fd = server_accept(server, model->shared.thread, &model->spare);
+        if (fd == SERVER_ACCEPT_PAUSE) {
+            pause_accepting(model);     /* out of descriptors: don't spin */
+            return;
         }
+        if (fd == SERVER_ACCEPT_SHED)
+            continue;
         if (fd < 0)
-            return;                 /* transient (e.g. ENOBUFS): next turn */
-        /* A lost reserve descriptor is taken back once a slot is free
-         * again (see the same lines in server_threads.c for how it gets
-         * lost). */
-        if (model->spare.fd < 0)
-            net_spare_fd_open(&model->spare);
-        probe_emit(model->shared.thread, PROBE_EV_ACCEPT, fd, 0, 0);
-        probe_gauge_add(server->probe, PROBE_GAUGE_ACCEPTS, 1);
+            return;                 /* accept queue drained, or transient: next turn */
         loop_connection_open(&model->shared, fd);
     }
 }
@@ -189,6 +178,7 @@ static bool loop_model_close(struct server *server)
 
 const struct server_model_ops server_loop_ops = {
     .name = "loop",
+    .nonblocking_listener = true,
     .open = loop_model_open,
     .run = loop_model_run,
     .wake = loop_model_wake,

@@ -31,13 +31,11 @@
 #include <unistd.h>
 
 #include "common/buffer.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "http/http_response.h"
 #include "net/net.h"
 #include "server/server_internal.h"
-
-/* How long a stop waits for connection threads to finish their handler. */
-enum { SHUTDOWN_WAIT_MS = 2000 };
 
 struct threads_state {
     struct net_spare_fd spare;
@@ -79,7 +77,7 @@ static void *connection_thread(void *arg)
     struct threads_state *state = server->model_state;
 
     struct probe_thread *thread = probe_thread_begin(server->probe, "conn");
-    sync_connection_serve(server, thread, job.fd, false);
+    sync_connection_serve(server, thread, job.fd, SYNC_MODEL_THREADS);
     probe_thread_end(thread);
 
     pthread_mutex_lock(&state->lock);
@@ -92,6 +90,12 @@ static void *connection_thread(void *arg)
 
 static int threads_open(struct server *server, char *err, size_t err_len)
 {
+    /* The defaults of this model's options (server.h). */
+    if (server->config.max_threads == 0)
+        server->config.max_threads = THREADS_DEFAULT_MAX;
+    if (server->config.stack_size == 0)
+        server->config.stack_size = THREADS_DEFAULT_STACK_BYTES;
+
     struct threads_state *state = calloc(1, sizeof *state);
     if (state == NULL)
         return -ENOMEM;
@@ -164,7 +168,9 @@ static int threads_run(struct server *server)
     struct probe_thread *thread = probe_thread_begin(server->probe, "acceptor");
 
     while (!atomic_load(&server->stop_requested)) {
-        int fd = server_accept_blocking(server, thread, &state->spare);
+        int fd = server_accept(server, thread, &state->spare);
+        if (fd == SERVER_ACCEPT_PAUSE)
+            clock_sleep_ms(ACCEPT_PAUSE_MS);   /* out of descriptors: don't spin */
         if (fd < 0)
             continue;
         start_connection(server, thread, fd);
@@ -176,7 +182,7 @@ static int threads_run(struct server *server)
         shutdown(state->fds[i], SHUT_RDWR);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += SHUTDOWN_WAIT_MS / 1000;
+    deadline.tv_sec += THREADS_SHUTDOWN_WAIT_MS / 1000;
     while (state->live > 0)
         if (pthread_cond_timedwait(&state->all_gone, &state->lock, &deadline) == ETIMEDOUT)
             break;
@@ -190,7 +196,9 @@ static int threads_run(struct server *server)
 
 static void threads_wake(struct server *server)
 {
-    (void)server;   /* shutdown(listen_fd) in server_request_stop is enough */
+    /* Ends the acceptor's blocked accept() (async-signal-safe); the
+     * acceptor then shuts the connections down itself, in threads_run. */
+    shutdown(server->listen_fd, SHUT_RD);
 }
 
 static bool threads_close(struct server *server)
@@ -212,6 +220,7 @@ static bool threads_close(struct server *server)
 
 const struct server_model_ops server_threads_ops = {
     .name = "threads",
+    .nonblocking_listener = false,
     .open = threads_open,
     .run = threads_run,
     .wake = threads_wake,

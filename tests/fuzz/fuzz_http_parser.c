@@ -23,6 +23,8 @@
  *     block is incomplete, the parser has checked every byte but at most
  *     a final CR (so incremental calls stay O(total bytes)).
  *   - route_match() and the reply functions run on every parsed request.
+ *   - "100 Continue" is only ever due for a complete header block that
+ *     asked for it, within max_body, whose body has not all arrived.
  *
  * Input layout: bytes 0-3 choose two cut points, byte 4 bit 0 chooses a
  * small or a large max_body; the rest is the byte stream.
@@ -71,6 +73,7 @@ static void record(struct outcome *o, enum http_parse_result r, const struct htt
 {
     struct route_match m;
     struct buffer out;
+    enum http_connection connection;
 
     memset(o, 0, sizeof *o);
     o->result = r;
@@ -117,11 +120,12 @@ static void record(struct outcome *o, enum http_parse_result r, const struct htt
     route_match(req, &m);
     o->route = (int)m.id;
     o->ms = m.ms;
+    connection = req->keep_alive ? HTTP_CONNECTION_KEEP : HTTP_CONNECTION_CLOSE;
     buffer_init(&out, 0);
     if (m.id == ROUTE_ECHO) {
-        if (http_response_append(&out, 200, "text/plain", m.echo, m.echo_len, req->keep_alive) != 0)
+        if (http_response_append(&out, 200, "text/plain", m.echo, m.echo_len, connection) != 0)
             abort();
-    } else if (http_response_append_head(&out, 200, "text/plain", m.ms, req->keep_alive) != 0) {
+    } else if (http_response_append_head(&out, 200, "text/plain", m.ms, connection) != 0) {
         abort();
     }
     buffer_free(&out);
@@ -156,6 +160,13 @@ static size_t run(const char *stream, size_t len, const size_t *cuts, size_t ncu
             if (r == HTTP_PARSE_NEED_MORE) {
                 size_t window = pending < HTTP_MAX_HEADER_BYTES ? pending : HTTP_MAX_HEADER_BYTES;
                 if (p.header_len == 0 && p.scanned + 1 < window)
+                    abort();
+                /* "100 Continue" only for a complete block that asked for
+                 * it, within the body limit, with body bytes still due. */
+                if (http_parser_take_continue(&p) &&
+                    (p.header_len == 0 || !p.framing.expect_continue ||
+                     p.framing.length == 0 || p.framing.length > max_body ||
+                     pending - p.header_len >= p.framing.length))
                     abort();
                 free(copy);
                 break;

@@ -8,7 +8,9 @@
  * between calls the way a growing buffer moves them.
  *
  * Then: pipelining, each error status with a realistic input, every limit
- * at its bound and one past, and the keep-alive rules.  Errors are
+ * at its bound and one past, the keep-alive rules, unknown methods (a
+ * request, not an error), absolute-form targets and Expect:
+ * 100-continue.  Errors are
  * reported as soon as the bytes show them (a bad line when it ends, a byte
  * no line could contain when it arrives): garbage gets 400 long before
  * the 8 KiB that would make it 431.
@@ -158,6 +160,12 @@ static const char *const samples[] = {
     "\r\nHEAD /sleep/5?block=1 HTTP/1.1\r\nConnection: close\r\nX-Odd:  a b  \r\n\r\n",
     /* A body of zero bytes, and a method with no body route. */
     "DELETE /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    /* A method nobody implements is still a request, body and all. */
+    "BREW /pot HTTP/1.1\r\nContent-Length: 3\r\n\r\ntea",
+    /* Absolute form, as sent to a proxy: the host is skipped. */
+    "GET http://example.com:8080/echo?hi HTTP/1.1\r\n\r\n",
+    /* A client that waits for 100 Continue (the body came anyway). */
+    "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
 };
 #define SAMPLE_COUNT (sizeof samples / sizeof samples[0])
 
@@ -168,8 +176,10 @@ static const struct {
 } bad_samples[] = {
     { "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400 },
     { "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400 },
-    { "BREW /pot HTTP/1.1\r\n\r\n", 501 },
+    { "PROPFIND /pot HTTP/1.1\r\n\r\n", 400 },
+    { "GARBAGE\r\n\r\n", 400 },
     { "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501 },
+    { "POST /echo HTTP/1.1\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\nok", 417 },
     { "POST /echo HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", 413 },
     { "GET / HTTP/3.0\r\n\r\n", 400 },
     /* Refused before the empty line arrives (it never does here). */
@@ -178,7 +188,7 @@ static const struct {
     { "GET / HTTP/1.1\r\nHost : a", 400 },
     { "GET / HTTP/1.1\r\n\x16\x03\x01\x02\x00\x01", 400 },
     { "GET /a\x00b HTTP/1.1", 400 },
-    { "BREW /pot HTTP/1.1\r\nHost: a", 501 },
+    { "PROPFIND", 400 },
     { "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost", 501 },
 };
 #define BAD_SAMPLE_COUNT (sizeof bad_samples / sizeof bad_samples[0])
@@ -210,7 +220,7 @@ static void test_samples_parse_as_expected(void **state)
     /* The parser reset itself: ready for the next request. */
     assert_int_equal(p.scanned, 0);
     assert_int_equal(p.header_len, 0);
-    assert_int_equal(p.body_len, 0);
+    assert_int_equal(p.framing.length, 0);
 
     s = samples[1];
     assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
@@ -249,6 +259,26 @@ static void test_samples_parse_as_expected(void **state)
     assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
     assert_int_equal(req.method, HTTP_DELETE);
     assert_int_equal(req.body_len, 0);
+
+    s = samples[6];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.method, HTTP_METHOD_UNKNOWN);
+    assert_memory_equal(req.body, "tea", 3);
+    assert_int_equal(req.total_len, strlen(s));
+
+    s = samples[7];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_int_equal(req.target_len, strlen("http://example.com:8080/echo?hi"));
+    assert_int_equal(req.path_len, 5);
+    assert_memory_equal(req.path, "/echo", 5);
+    assert_int_equal(req.query_len, 2);
+    assert_memory_equal(req.query, "hi", 2);
+
+    s = samples[8];
+    assert_int_equal(http_parse(&p, s, strlen(s), &req), HTTP_PARSE_DONE);
+    assert_memory_equal(req.body, "ok", 2);
+    /* All of it came at once: no "100 Continue" is due. */
+    assert_false(http_parser_take_continue(&p));
 }
 
 static void test_one_byte_at_a_time(void **state)
@@ -491,10 +521,12 @@ static void test_400_early_on_garbage(void **state)
     assert_int_equal(http_parse(&p, "GE{", 3, &req), HTTP_PARSE_ERROR);
     assert_int_equal(req.error_status, 400);
 
-    /* A too-long method cannot be ours: 501 before the line ends. */
+    /* A token longer than any method is not a request line: 400 before
+     * the line ends (100 KiB of letters get 400, not 431). */
     http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, "OPTIONS", 7, &req), HTTP_PARSE_NEED_MORE);
     assert_int_equal(http_parse(&p, "PROPFIND", 8, &req), HTTP_PARSE_ERROR);
-    assert_int_equal(req.error_status, 501);
+    assert_int_equal(req.error_status, 400);
 }
 
 /* Feeds text[0 .. 1), text[0 .. 2), ... to one parser, each prefix in a
@@ -566,8 +598,14 @@ static void test_400_at_the_offending_byte(void **state)
     expect_error_at(t, strlen(t), 400);                     /* CR without LF */
 
     /* The request line, part by part. */
-    t = "GET index.html HTTP/1.1";
-    expect_error_at(t, through(t, "GET i"), 400);
+    t = "GET 1ndex.html HTTP/1.1";
+    expect_error_at(t, through(t, "GET 1"), 400);           /* neither / nor a scheme */
+    t = "GET index.html HTTP/1.1\r\n";
+    expect_error_at(t, through(t, "1.1\r\n"), 400);         /* a scheme?  No: at line end */
+    t = "GARBAGE\r\n\r\n";
+    expect_error_at(t, through(t, "GARBAGE\r\n"), 400);     /* no spaces: not a request line */
+    t = "ABCDEFGHIJKLMNOP";
+    expect_error_at(t, HTTP_METHOD_MAX_LEN + 1, 400);       /* too long for a method */
     t = "GET /a\tb HTTP/1.1";
     expect_error_at(t, through(t, "/a\t"), 400);
     t = "GET / HTTPS/1.1";
@@ -576,8 +614,6 @@ static void test_400_at_the_offending_byte(void **state)
     expect_error_at(t, through(t, "1.1 "), 400);
     t = "GET / HTTP/1.9\r\nHost: a\r\n";
     expect_error_at(t, through(t, "1.9\r\n"), 400);         /* version: at line end */
-    t = "BREW /pot HTTP/1.1\r\nHost: a\r\n";
-    expect_error_at(t, through(t, "1.1\r\n"), 501);         /* unknown method, line ok */
 
     /* The first error in the byte stream wins, complete block or not. */
     expect_str("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nBad Header\r\n\r\n", 501);
@@ -677,13 +713,39 @@ static void test_garbage_same_under_any_split(void **state)
     }
 }
 
-static void test_501_not_implemented(void **state)
+/* Parses `text` whole and asserts a request with `method`. */
+static void expect_method(const char *text, enum http_method method)
+{
+    struct parsed out;
+
+    parse_whole(text, strlen(text), MAX_BODY, &out);
+    if (out.result != HTTP_PARSE_DONE || out.method != method)
+        fail_msg("input \"%s\": result %d method %d, expected DONE with method %d",
+                 text, out.result, out.method, method);
+}
+
+/* A well-formed request line is a request whatever its method: the
+ * routes answer the ones we do not serve (501, 405), and the connection
+ * can go on because the request's end is known. */
+static void test_unknown_methods_are_requests(void **state)
 {
     (void)state;
-    expect_str("BREW /coffee HTTP/1.1\r\n\r\n", 501);
-    expect_str("PATCH /echo HTTP/1.1\r\n\r\n", 501);
-    expect_str("get / HTTP/1.1\r\n\r\n", 501);            /* methods are case-sensitive */
-    expect_str("OPTIONS / HTTP/1.1\r\n\r\n", 501);
+    expect_method("BREW /coffee HTTP/1.1\r\n\r\n", HTTP_METHOD_UNKNOWN);
+    expect_method("get / HTTP/1.1\r\n\r\n", HTTP_METHOD_UNKNOWN);   /* case-sensitive */
+    expect_method("PATCH /echo HTTP/1.1\r\n\r\n", HTTP_PATCH);
+    expect_method("OPTIONS / HTTP/1.1\r\n\r\n", HTTP_OPTIONS);
+    expect_method("CONNECT /x HTTP/1.1\r\n\r\n", HTTP_CONNECT);
+    expect_method("TRACE / HTTP/1.1\r\n\r\n", HTTP_TRACE);
+    expect_method("X / HTTP/1.1\r\n\r\n", HTTP_METHOD_UNKNOWN);
+    /* The same tokens in a line of the wrong shape are malformed. */
+    expect_str("BREW\r\n\r\n", 400);
+    expect_str("BREW /coffee\r\n\r\n", 400);
+    expect_str("BREWINGS /coffee HTTP/1.1\r\n\r\n", 400);   /* 8 letters */
+}
+
+static void test_501_transfer_encoding(void **state)
+{
+    (void)state;
     expect_str("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501);
     expect_str("POST /echo HTTP/1.1\r\ntransfer-encoding: identity\r\n\r\n", 501);
     expect_str("POST /echo HTTP/1.1\r\nContent-Length: 5\r\n"
@@ -711,7 +773,7 @@ static void test_413_body_limit(void **state)
     http_parser_init(&p, MAX_BODY);
     assert_int_equal(http_parse(&p, text, (size_t)n, &req), HTTP_PARSE_NEED_MORE);
     assert_int_equal(p.header_len, (size_t)n);
-    assert_int_equal(p.body_len, MAX_BODY);
+    assert_int_equal(p.framing.length, MAX_BODY);
     assert_int_equal(http_parse(&p, text, (size_t)n + MAX_BODY - 1, &req), HTTP_PARSE_NEED_MORE);
     assert_int_equal(http_parse(&p, text, (size_t)n + MAX_BODY, &req), HTTP_PARSE_DONE);
     assert_int_equal(req.body_len, MAX_BODY);
@@ -952,6 +1014,104 @@ static void test_find_header_and_method_names(void **state)
     assert_string_equal(http_method_name(HTTP_POST), "POST");
     assert_string_equal(http_method_name(HTTP_PUT), "PUT");
     assert_string_equal(http_method_name(HTTP_DELETE), "DELETE");
+    assert_string_equal(http_method_name(HTTP_METHOD_UNKNOWN), "?");
+}
+
+/* HTTP_METHOD_MAX_LEN is the longest name the parser knows, so no known
+ * method is refused as "too long". */
+static void test_method_max_len_is_the_longest_name(void **state)
+{
+    size_t longest = 0;
+
+    (void)state;
+    for (int m = HTTP_GET; m < HTTP_METHOD_UNKNOWN; m++) {
+        const char *name = http_method_name((enum http_method)m);
+        char line[64];
+        assert_string_not_equal(name, "?");
+        if (strlen(name) > longest)
+            longest = strlen(name);
+        snprintf(line, sizeof line, "%s / HTTP/1.1\r\n\r\n", name);
+        expect_method(line, (enum http_method)m);
+    }
+    assert_int_equal(longest, HTTP_METHOD_MAX_LEN);
+}
+
+/* ---- absolute form ----------------------------------------------------- */
+
+static void test_absolute_form(void **state)
+{
+    struct parsed out;
+    static const char text[] = "GET HTTP://a.example/sleep/5?block=1 HTTP/1.1\r\n\r\n";
+
+    (void)state;
+    parse_whole(text, sizeof text - 1, MAX_BODY, &out);
+    assert_int_equal(out.result, HTTP_PARSE_DONE);
+    assert_int_equal(out.path_off, strlen("GET HTTP://a.example"));
+    assert_int_equal(out.path_len, strlen("/sleep/5"));
+    assert_int_equal(out.query_len, strlen("block=1"));
+    expect_done("POST https://h:1/echo HTTP/1.1\r\nContent-Length: 1\r\n\r\nx");
+    expect_done("GET http://h/ HTTP/1.0\r\n\r\n");
+    /* Neither a path nor a host: nothing to route. */
+    expect_str("GET http://h HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET http://h?x=/ HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET http:/// HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET ftp://h/ HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET http:// HTTP/1.1\r\n\r\n", 400);
+    expect_str("GET * HTTP/1.1\r\n\r\n", 400);
+}
+
+/* ---- Expect: 100-continue ---------------------------------------------- */
+
+static void test_expect_continue(void **state)
+{
+    static const char head[] = "POST /echo HTTP/1.1\r\nExpect: 100-Continue\r\n"
+                               "Content-Length: 5\r\n\r\n";
+    char text[128];
+    struct http_parser p;
+    struct http_request req;
+    size_t n = sizeof head - 1;
+
+    (void)state;
+    memcpy(text, head, n);
+    memcpy(text + n, "hello", 5);
+    http_parser_init(&p, MAX_BODY);
+    /* Not before the header block is complete... */
+    assert_int_equal(http_parse(&p, text, n - 1, &req), HTTP_PARSE_NEED_MORE);
+    assert_false(http_parser_take_continue(&p));
+    /* ...then once, whatever else arrives... */
+    assert_int_equal(http_parse(&p, text, n, &req), HTTP_PARSE_NEED_MORE);
+    assert_true(http_parser_take_continue(&p));
+    assert_false(http_parser_take_continue(&p));
+    assert_int_equal(http_parse(&p, text, n + 2, &req), HTTP_PARSE_NEED_MORE);
+    assert_false(http_parser_take_continue(&p));
+    /* ...and the request is served as usual. */
+    assert_int_equal(http_parse(&p, text, n + 5, &req), HTTP_PARSE_DONE);
+    assert_memory_equal(req.body, "hello", 5);
+    assert_false(http_parser_take_continue(&p));
+
+    /* Too large: 413 at once, the client is not invited to send. */
+    snprintf(text, sizeof text, "PUT /echo HTTP/1.1\r\nExpect: 100-continue\r\n"
+             "Content-Length: %d\r\n\r\n", MAX_BODY + 1);
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, text, strlen(text), &req), HTTP_PARSE_ERROR);
+    assert_int_equal(req.error_status, 413);
+    assert_false(http_parser_take_continue(&p));
+
+    /* Nothing to send, nothing to wait for. */
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, "GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n", 40,
+                                &req), HTTP_PARSE_DONE);
+    assert_false(http_parser_take_continue(&p));
+
+    /* Any other expectation: 417, as soon as its line is in. */
+    expect_str("POST /echo HTTP/1.1\r\nExpect: 100-continue, x\r\n", 417);
+    expect_str("POST /echo HTTP/1.1\r\nExpect:\r\nContent-Length: 1\r\n\r\nx", 417);
+    /* HTTP/1.0 has no expectations: the field means nothing there. */
+    expect_done("POST /echo HTTP/1.0\r\nExpect: whatever\r\nContent-Length: 1\r\n\r\nx");
+    http_parser_init(&p, MAX_BODY);
+    assert_int_equal(http_parse(&p, "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\n"
+                                "Content-Length: 1\r\n\r\n", 64, &req), HTTP_PARSE_NEED_MORE);
+    assert_false(http_parser_take_continue(&p));
 }
 
 static void test_need_more_and_reset(void **state)
@@ -987,7 +1147,8 @@ int main(void)
         cmocka_unit_test(test_400_at_the_offending_byte),
         cmocka_unit_test(test_400_early_on_garbage_after_request_line),
         cmocka_unit_test(test_garbage_same_under_any_split),
-        cmocka_unit_test(test_501_not_implemented),
+        cmocka_unit_test(test_unknown_methods_are_requests),
+        cmocka_unit_test(test_501_transfer_encoding),
         cmocka_unit_test(test_413_body_limit),
         cmocka_unit_test(test_431_header_bytes),
         cmocka_unit_test(test_431_valid_headers_byte_by_byte),
@@ -995,6 +1156,9 @@ int main(void)
         cmocka_unit_test(test_431_header_count),
         cmocka_unit_test(test_keep_alive_rules),
         cmocka_unit_test(test_find_header_and_method_names),
+        cmocka_unit_test(test_method_max_len_is_the_longest_name),
+        cmocka_unit_test(test_absolute_form),
+        cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_need_more_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,6 +200,29 @@ static void test_not_found(void **state)
     expect_route("DELETE", "/nope", ROUTE_NOT_FOUND);
 }
 
+/* A method nobody here implements is 501 on any path (even one that does
+ * not exist); a known method a path does not take is 405. */
+static void test_unknown_and_unserved_methods(void **state)
+{
+    struct route_match m;
+
+    (void)state;
+    expect_route("BREW", "/", ROUTE_NOT_IMPLEMENTED);
+    expect_route("BREW", "/nope", ROUTE_NOT_IMPLEMENTED);
+    expect_route("get", "/", ROUTE_NOT_IMPLEMENTED);
+    expect_route("OPTIONS", "/", ROUTE_METHOD_NOT_ALLOWED);
+    expect_route("PATCH", "/echo", ROUTE_METHOD_NOT_ALLOWED);
+    expect_route("TRACE", "/stats", ROUTE_METHOD_NOT_ALLOWED);
+    expect_route("PATCH", "/nope", ROUTE_NOT_FOUND);
+    match("BREW /sleep/5 HTTP/1.1\r\n\r\n", &m);
+    assert_int_equal(m.id, ROUTE_NOT_IMPLEMENTED);
+    assert_non_null(m.error_detail);
+    /* Absolute form routes by its path. */
+    match("GET http://example.com/sleep/7 HTTP/1.1\r\n\r\n", &m);
+    assert_int_equal(m.id, ROUTE_SLEEP);
+    assert_int_equal(m.ms, 7);
+}
+
 static void test_route_names(void **state)
 {
     (void)state;
@@ -255,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_cpu),
         cmocka_unit_test(test_stats_and_method_rules),
         cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_unknown_and_unserved_methods),
         cmocka_unit_test(test_route_names),
         cmocka_unit_test(test_cpu_burn_costs_cpu_time),
     };

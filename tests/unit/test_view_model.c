@@ -24,6 +24,27 @@
 #include "view_model.h"
 #include "view_text.h"
 
+/* The text layer's words for a pane's codes (view_text.h), so the
+ * assertions below read what a person sees.  One static buffer each:
+ * every use is inside one assertion. */
+static const char *alert_words(const struct view_pane *pane)
+{
+    static char buf[512];
+    return view_text_alert(pane, buf, sizeof buf);
+}
+
+static const char *doing_words(const struct view_thread_row *row)
+{
+    static char buf[256];
+    return view_text_thread_doing(row, buf, sizeof buf);
+}
+
+static const char *log_words(const struct view_log_line *line)
+{
+    static char buf[256];
+    return view_text_log_line(line, buf, sizeof buf);
+}
+
 #define MS 1000000ull
 #define US 1000ull
 #define T0 (1000 * MS)          /* an arbitrary monotonic start time */
@@ -181,7 +202,7 @@ static void test_loop_pane_numbers(void **state)
     assert_int_equal(p->queued_series_len, 2);
     assert_int_equal((int)p->queued_series[1], 6);
     assert_int_equal(p->log_count, 2);
-    assert_non_null(strstr(p->log[1].text, "poll() returned 7"));
+    assert_non_null(strstr(log_words(&p->log[1]), "poll() returned 7"));
     assert_true(pane_text_contains(p, "QUEUED 6"));
     assert_true(pane_text_contains(p, "READY 7"));
 }
@@ -273,9 +294,14 @@ static void test_blocked_alert_only_past_budget(void **state)
 
     loop_in_handler_at(f, 10 * MS + 1);
     assert_int_equal(f->pane.alert, VIEW_ALERT_BLOCKED);
-    assert_non_null(strstr(f->pane.alert_text, "LOOP BLOCKED"));
-    assert_non_null(strstr(f->pane.alert_text, "/cpu"));
-    assert_non_null(strstr(f->pane.alert_text, "fd 12"));
+    assert_non_null(strstr(alert_words(&f->pane), "LOOP BLOCKED"));
+    assert_non_null(strstr(alert_words(&f->pane), "/cpu"));
+    assert_non_null(strstr(alert_words(&f->pane), "fd 12"));
+    /* The model hands over codes, not words. */
+    assert_int_equal(f->pane.alert_cause, VIEW_CAUSE_HANDLER_RUNNING);
+    assert_int_equal(f->pane.alert_route, ROUTE_CPU);
+    assert_int_equal(f->pane.alert_fd, 12);
+    assert_true(f->pane.alert_ns > 10 * MS);
     assert_true(pane_text_contains(&f->pane, "LOOP BLOCKED"));
 
     /* A larger budget moves the line. */
@@ -307,8 +333,8 @@ static void test_blocked_in_a_call_inside_a_handler(void **state)
     assert_int_equal(f->pane.longest_route, ROUTE_SLEEP_BLOCKING);
     assert_true(f->pane.longest_blocked_in_call);
     assert_int_equal(f->pane.alert, VIEW_ALERT_BLOCKED);
-    assert_non_null(strstr(f->pane.alert_text, "sleep"));
-    assert_non_null(strstr(f->pane.alert_text, "150 ms"));
+    assert_non_null(strstr(alert_words(&f->pane), "sleep"));
+    assert_non_null(strstr(alert_words(&f->pane), "150 ms"));
 }
 
 static void test_loop_waiting_in_poll_is_not_blocked(void **state)
@@ -335,7 +361,7 @@ static void test_threads_slow_handler_is_not_red(void **state)
     view_tracker_add_snapshot(&f->tracker, &f->snap, -1);
     view_build_live(&f->tracker, NULL, &f->options, &f->pane);
     assert_int_equal(f->pane.alert, VIEW_ALERT_SLOW);
-    assert_non_null(strstr(f->pane.alert_text, "other threads keep serving"));
+    assert_non_null(strstr(alert_words(&f->pane), "other threads keep serving"));
 }
 
 static void test_blocking_server_blocked_on_one_client(void **state)
@@ -347,8 +373,8 @@ static void test_blocking_server_blocked_on_one_client(void **state)
     view_tracker_add_snapshot(&f->tracker, &f->snap, -1);
     view_build_live(&f->tracker, NULL, &f->options, &f->pane);
     assert_int_equal(f->pane.alert, VIEW_ALERT_BLOCKED);
-    assert_non_null(strstr(f->pane.alert_text, "SERVER BLOCKED"));
-    assert_non_null(strstr(f->pane.alert_text, "read()"));
+    assert_non_null(strstr(alert_words(&f->pane), "SERVER BLOCKED"));
+    assert_non_null(strstr(alert_words(&f->pane), "read()"));
 
     /* Waiting in accept() on the listening socket is not blocking anyone. */
     snapshot_reset(&f->snap, T0 + 3000 * MS);
@@ -382,9 +408,9 @@ static void test_thread_collapsing(void **state)
     assert_true(p->threads_collapsed);
     assert_int_equal(p->thread_row_count, 3);
     /* Largest group first, each a count and what they do. */
-    assert_non_null(strstr(p->thread_rows[0].doing, "60 waiting in"));
-    assert_non_null(strstr(p->thread_rows[1].doing, "30 running handler /sleep"));
-    assert_non_null(strstr(p->thread_rows[2].doing, "10 "));
+    assert_non_null(strstr(doing_words(&p->thread_rows[0]), "60 waiting in"));
+    assert_non_null(strstr(doing_words(&p->thread_rows[1]), "30 running handler /sleep"));
+    assert_non_null(strstr(doing_words(&p->thread_rows[2]), "10 "));
     assert_true(pane_text_contains(p, "by what they do"));
 
     /* Few threads: one row each, with role and tid. */
@@ -447,14 +473,14 @@ static void test_step_reconstructs_turn(void **state)
     assert_true(p->stepping);
     assert_true(p->step_has_event);
     assert_int_equal(p->step_index, 1);
-    assert_non_null(strstr(p->thread_rows[0].doing, "poll"));
+    assert_non_null(strstr(doing_words(&p->thread_rows[0]), "poll"));
 
     /* Poll returned 3: ready 3, all three still queued. */
     view_build_step(&f->tracker, ev, n, 3, true, 0, &f->options, p);
     assert_int_equal(p->ready, 3);
     assert_int_equal(p->queued, 3);
     assert_int_equal(p->turn_count, 1);
-    assert_non_null(strstr(p->thread_rows[0].doing, "idle"));
+    assert_non_null(strstr(doing_words(&p->thread_rows[0]), "idle"));
 
     /* First dispatch: two left waiting. */
     view_build_step(&f->tracker, ev, n, 4, true, 0, &f->options, p);
@@ -471,7 +497,7 @@ static void test_step_reconstructs_turn(void **state)
     assert_int_equal(p->log_count, 10);
     assert_true(p->log[9].current);
     assert_false(p->log[8].current);
-    assert_non_null(strstr(p->log[9].text, "handler /cpu fd 6 starts"));
+    assert_non_null(strstr(log_words(&p->log[9]), "handler /cpu fd 6 starts"));
 
     /* 20 ms into that handler (another pane's event is the current one):
      * the loop is blocked past the 10 ms budget. */

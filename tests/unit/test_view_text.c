@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/routes.h"
 #include "demo_load.h"
 #include "demo_summary.h"
 #include "view_text.h"
@@ -61,14 +62,16 @@ static void blocked_loop_pane(struct view_pane *pane)
     pane->queued = 4;
     pane->ready = 9;
     pane->alert = VIEW_ALERT_BLOCKED;
-    snprintf(pane->alert_text, sizeof pane->alert_text,
-             "LOOP BLOCKED for 230 ms: handler /cpu (fd 7) is still running; "
-             "no other connection is served");
+    pane->alert_cause = VIEW_CAUSE_HANDLER_RUNNING;
+    pane->alert_ns = 230000000;
+    pane->alert_route = ROUTE_CPU;
+    pane->alert_fd = 7;
     pane->handler_running = true;
     pane->longest_ns = 230000000;
     pane->log_count = 30;
     for (size_t i = 0; i < pane->log_count; i++)
-        snprintf(pane->log[i].text, sizeof pane->log[i].text, "event number %zu", i);
+        pane->log[i].event = (struct probe_event_record){
+            .kind = PROBE_EV_ACCEPT, .fd = (int32_t)(1000 + i) };
 }
 
 static size_t find_line(const struct view_line *lines, size_t n, const char *needle)
@@ -94,7 +97,7 @@ static void test_pane_lines_fit_and_prioritise(void **state)
     for (size_t i = 0; i < n; i++)
         assert_true(format_cells(lines[i].text) <= 52);
     /* Everything present, the newest log line last. */
-    assert_int_equal(find_line(lines, n, "event number 29"), n - 1);
+    assert_int_equal(find_line(lines, n, "fd 1029"), n - 1);
     assert_int_equal(lines[0].style, VIEW_STYLE_TITLE);
     size_t alert = find_line(lines, n, "LOOP BLOCKED");
     assert_true(alert != SIZE_MAX);
@@ -106,13 +109,13 @@ static void test_pane_lines_fit_and_prioritise(void **state)
     assert_true(find_line(lines, n, "LOOP BLOCKED") != SIZE_MAX);
     assert_true(find_line(lines, n, "QUEUED 4") != SIZE_MAX);
     assert_true(find_line(lines, n, "READY 9") != SIZE_MAX);
-    assert_true(find_line(lines, n, "event number") == SIZE_MAX);
+    assert_true(find_line(lines, n, "accept -> fd") == SIZE_MAX);
 
     /* A little short of full: only the oldest log lines are dropped. */
     n = view_text_pane(pane, 52, full - 5, VIEW_CHARSET_ASCII, lines, 200);
     assert_int_equal(n, full - 5);
-    assert_true(find_line(lines, n, "event number 29") != SIZE_MAX);
-    assert_true(find_line(lines, n, "event number 0") == SIZE_MAX);
+    assert_true(find_line(lines, n, "fd 1029") != SIZE_MAX);
+    assert_true(find_line(lines, n, "fd 1000") == SIZE_MAX);
     assert_true(find_line(lines, n, "EVENTS") != SIZE_MAX);
     free(pane);
     free(lines);
