@@ -407,7 +407,16 @@ def main():
         if shutil.which("nginx"):
             prefix = os.path.join(workdir, "nginx")
             os.makedirs(prefix)
-            targets.append(start_nginx(prefix))
+            try:
+                targets.append(start_nginx(prefix))
+            except RuntimeError:
+                try:
+                    with open(os.path.join(prefix, "error.log"), errors="replace") as f:
+                        why = f.read().strip()[-300:]
+                except OSError:
+                    why = "no error log"
+                nginx_note = "nginx did not start, so there is no nginx row: " + why
+                progress(nginx_note)
         else:
             nginx_note = "nginx is not installed (apt-get install nginx-light): no nginx column."
         progress("servers: " + ", ".join("%s pid %d port %d" % (t.label, t.pid, t.port) for t in targets))
