@@ -1,0 +1,69 @@
+#!/bin/bash
+# The test-binary protocol of exercises/support (grade_test.h, grade_cmocka.h):
+# builds the grader's fixture exercises (tests/grade/fixture) in a temp dir
+# with exercises/support/exercise.mk and checks what `tests --list` and
+# `tests --run NAME` print and return, for a server exercise (grade_test)
+# and a module exercise (grade_cmocka), starter and solution.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+fixture=$root/tests/grade/fixture
+fails=0
+check() {   # description, then a command that must succeed
+    local what=$1; shift
+    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+build() {   # exercise name, folder with the submitted file(s) or "" for the starter
+    local dir=$tmp/$1${2:+-solution}
+    mkdir -p "$dir"
+    cp -r "$fixture/exercises/$1/." "$dir/"
+    [ -n "$2" ] && cp "$2"/* "$dir/"
+    make -s -C "$dir" EVLAB_ROOT="$root" >"$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
+}
+check "server fixture builds (starter)" build 01-upper ""
+check "server fixture builds (solution)" build 01-upper "$fixture/solutions/01-upper"
+check "module fixture builds (starter)" build 02-sum ""
+check "module fixture builds (solution)" build 02-sum "$fixture/solutions/02-sum"
+
+up=$tmp/01-upper; ups=$tmp/01-upper-solution
+sum=$tmp/02-sum; sums=$tmp/02-sum-solution
+printf 'uppercases_a_line\t4\tcore\t10\tanswers a line upper-cased\nsurvives_dribble\t3\tcore\t10\tupper-cases a line sent one byte at a time\nkeeps_digits\t3\t-\t10\tleaves digits as they are\n' >"$tmp/want_list"
+check "--list: name, points, flags, timeout, description" \
+    cmp -s "$tmp/want_list" <(cd "$up" && build/tests --list)
+check "--list of a cmocka exercise" \
+    bash -c "cd '$sum' && build/tests --list | grep -qx \$'test_sum_small\t4\tcore\t10\tadds a few small numbers'"
+check "tests_kept marks its tests kept" \
+    bash -c "cp '$sum/build/tests' '$sum/build/tests_kept' && cd '$sum' && build/tests_kept --list | grep -qx \$'test_sum_empty\t2\tkept\t10\tthe sum of an empty array is 0'"
+
+run() {   # dir, test name, extra args...: prints output, returns the exit status
+    local dir=$1 name=$2; shift 2
+    (cd "$dir" && EVLAB_GRADE_BUILD="$dir/build" EVLAB_GRADE_EXERCISE=01 timeout 20 build/tests --run "$name" "$@")
+}
+out=$(run "$up" uppercases_a_line); rc=$?
+check "failing test exits 1" test "$rc" = 1
+for line in "FAILED   answers a line upper-cased" "checked  the reply is the line upper-cased" \
+            'expected "HELLO WORLD\n"' 'got      "hello world\n"' 'input    "hello world\n"' \
+            "rerun    evlab grade 01 --test uppercases_a_line --seed 1"; do
+    check "failure explains: $line" grep -qxF -- "$line" <<<"$out"
+done
+check "passing test exits 0" run "$ups" uppercases_a_line
+check "dribble test passes on the solution" run "$ups" survives_dribble
+check "--seed reaches the rerun line" bash -c "cd '$up' && build/tests --run uppercases_a_line --seed 77 | grep -q -- '--seed 77'"
+check "unknown test: exit 2" test "$(run "$up" no_such_test >/dev/null 2>&1; echo $?)" = 2
+check "no arguments: exit 2" test "$(cd "$up" && build/tests >/dev/null 2>&1; echo $?)" = 2
+check "bad seed: exit 2" test "$(run "$up" keeps_digits --seed x >/dev/null 2>&1; echo $?)" = 2
+check "no server left running" bash -c "! pgrep -f '^$up/build/upper' >/dev/null"
+
+out=$(cd "$sum" && EVLAB_GRADE_EXERCISE=02 build/tests --run test_sum_small 2>&1); rc=$?
+check "cmocka failure exits 1" test "$rc" = 1
+check "cmocka failure says what was checked" grep -qxF "checked  sum_array({1, 2, 3, 4}, 4) is 10" <<<"$out"
+check "cmocka failure shows the assertion" grep -q "0 != 0xa" <<<"$out"
+check "cmocka failure has a rerun line" grep -qxF "rerun    evlab grade 02 --test test_sum_small --seed 1" <<<"$out"
+check "cmocka pass exits 0" bash -c "cd '$sums' && build/tests --run test_sum_random --seed 5 >/dev/null 2>&1"
+check "cmocka --run-all on the starter fails" bash -c "! (cd '$sum' && build/tests --run-all >/dev/null 2>&1)"
+check "cmocka --run-all on the solution passes" bash -c "cd '$sums' && build/tests --run-all >/dev/null 2>&1"
+
+echo "$fails failed"
+[ "$fails" = 0 ]
