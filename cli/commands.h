@@ -17,5 +17,6 @@ int cmd_load(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_grade(int argc, char **argv);
 
 #endif

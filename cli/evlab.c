@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "demo",  cmd_demo,  "start all three models under load and watch them" },
     { "load",  cmd_load,  "generate HTTP load and report latency percentiles" },
     { "bench", cmd_bench, "sweep models x connections x workloads, write CSV/SVG" },
+    { "grade", cmd_grade, "build and grade exercises: a table, Gradescope JSON or JUnit" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

@@ -94,6 +94,9 @@ static void run_cmocka_test(struct grade_ctx *ctx)
     for (size_t k = 0; k < cmocka_count; k++) {
         if (strcmp(cmocka_tests[k].name, ctx->test_name) != 0)
             continue;
+        /* TAP is cmocka's shortest output: the assertion and its line,
+         * without banners around them. */
+        cmocka_set_message_output(CM_OUTPUT_TAP);
         int failed = _cmocka_run_group_tests(ctx->test_name, &cmocka_tests[k], 1, NULL, NULL);
         fflush(stdout);
         fflush(stderr);
@@ -102,7 +105,7 @@ static void run_cmocka_test(struct grade_ctx *ctx)
         printf("FAILED   %s\n", ctx->test->description);
         if (last_explain[0])
             printf("checked  %s\n", last_explain);
-        printf("got      the assertion above failed\n");
+        printf("got      the assertion above failed (cmocka says what it compared and where)\n");
         printf("rerun    evlab grade %s --test %s --seed %" PRIu64 "\n",
                ctx->exercise, ctx->test_name, ctx->seed);
         fflush(stdout);

@@ -83,11 +83,34 @@ static void stop_all_at_end(void *unused)
     }
 }
 
+/* Runs inside grade_fail(): a check that failed because the server
+ * died says so.  A server that crashed a moment ago may not be reaped
+ * yet (its sockets close before it becomes a zombie), so look twice. */
+static void explain_dead_servers(void)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool told = false;
+        for (int i = 0; i < GRADE_SERVER_MAX; i++) {
+            struct grade_server *srv = running[i];
+            if (srv == NULL || srv->allow_crash || !reap(srv, false))
+                continue;
+            char how[128];
+            printf("server   your server %s during this test\n",
+                   grade_describe_status(srv->wait_status, how, sizeof how));
+            told = true;
+        }
+        if (told)
+            return;
+        grade_sleep_ms(150);
+    }
+}
+
 static void remember(struct grade_server *srv)
 {
     static bool registered;
     if (!registered) {
         grade_at_end(stop_all_at_end, NULL);
+        grade_on_fail(explain_dead_servers);
         registered = true;
     }
     for (int i = 0; i < GRADE_SERVER_MAX; i++) {
@@ -245,6 +268,10 @@ bool grade_server_alive(struct grade_server *srv)
 void grade_server_check_alive(struct grade_ctx *ctx, struct grade_server *srv,
                               const char *during)
 {
+    /* Called after something went wrong: give a server that is dying
+     * right now the moment it needs to be seen dead. */
+    for (int i = 0; i < 3 && grade_server_alive(srv); i++)
+        grade_sleep_ms(50);
     if (grade_server_alive(srv))
         return;
     char how[128];

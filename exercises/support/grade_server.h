@@ -49,7 +49,8 @@ void grade_server_start_program(struct grade_ctx *ctx, struct grade_server *srv,
 void grade_server_stop(struct grade_ctx *ctx, struct grade_server *srv);
 bool grade_server_alive(struct grade_server *srv);
 /* Fails the test right now if the server has died (crash or exit), with
- * `during` saying what the test was doing ("after a client reset"). */
+ * `during` saying what the test was doing ("after a client reset").
+ * A server that is dying at this moment gets 150 ms to be seen dead. */
 void grade_server_check_alive(struct grade_ctx *ctx, struct grade_server *srv,
                               const char *during);
 /* "crashed with SIGSEGV (segmentation fault)" / "exited with status 3". */

@@ -35,6 +35,22 @@ struct grade_at_end_entry {
 static struct grade_at_end_entry at_end[GRADE_AT_END_MAX];
 static int at_end_count;
 
+#define GRADE_ON_FAIL_MAX 4
+static void (*on_fail[GRADE_ON_FAIL_MAX])(void);
+static int on_fail_count;
+
+void grade_on_fail(void (*fn)(void))
+{
+    for (int i = 0; i < on_fail_count; i++)
+        if (on_fail[i] == fn)
+            return;
+    if (on_fail_count == GRADE_ON_FAIL_MAX) {
+        fprintf(stderr, "grade_on_fail: more than %d hooks\n", GRADE_ON_FAIL_MAX);
+        abort();
+    }
+    on_fail[on_fail_count++] = fn;
+}
+
 /* Runs the registered cleanups newest first, each once. */
 static void grade_run_at_end(void)
 {
@@ -161,6 +177,8 @@ void grade_fail(struct grade_ctx *ctx, const char *checked, const char *expected
     fputc('\n', stdout);
     if (input)
         printf("input    %s\n", input);
+    for (int i = 0; i < on_fail_count; i++)
+        on_fail[i]();
     printf("rerun    evlab grade %s --test %s --seed %" PRIu64 "\n",
            ctx->exercise, ctx->test_name, ctx->seed);
     va_end(ap);

@@ -99,6 +99,12 @@ const char *grade_quote(const void *bytes, size_t len, char *out, size_t out_cap
  * the student's server; tests can use it for their own children. */
 void grade_at_end(void (*fn)(void *arg), void *arg);
 
+/* Registers fn to add lines to every failure message, printed after the
+ * "input" line (at most 4).  grade_server uses it so that any failed
+ * check also says "server   your server crashed with SIGSEGV ..." when
+ * the real cause is a crash. */
+void grade_on_fail(void (*fn)(void));
+
 /* Milliseconds on the monotonic clock, for the tests' own deadlines. */
 uint64_t grade_now_ms(void);
 void grade_sleep_ms(int ms);

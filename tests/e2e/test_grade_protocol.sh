@@ -19,6 +19,7 @@ build() {   # exercise name, folder with the submitted file(s) or "" for the sta
     local dir=$tmp/$1${2:+-solution}
     mkdir -p "$dir"
     cp -r "$fixture/exercises/$1/." "$dir/"
+    rm -rf "$dir/build"   # a build left in the source tree is not ours
     [ -n "$2" ] && cp "$2"/* "$dir/"
     make -s -C "$dir" EVLAB_ROOT="$root" >"$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
 }
@@ -29,13 +30,13 @@ check "module fixture builds (solution)" build 02-sum "$fixture/solutions/02-sum
 
 up=$tmp/01-upper; ups=$tmp/01-upper-solution
 sum=$tmp/02-sum; sums=$tmp/02-sum-solution
-printf 'uppercases_a_line\t4\tcore\t10\tanswers a line upper-cased\nsurvives_dribble\t3\tcore\t10\tupper-cases a line sent one byte at a time\nkeeps_digits\t3\t-\t10\tleaves digits as they are\n' >"$tmp/want_list"
+printf 'uppercases_a_line\t4\tcore\t5\tanswers a line upper-cased\nsurvives_dribble\t3\tcore\t5\tupper-cases a line sent one byte at a time\nkeeps_digits\t2\t-\t5\tleaves digits as they are\nreplies_quickly\t1\ttiming\t5\tanswers a line within 1.5 s\n' >"$tmp/want_list"
 check "--list: name, points, flags, timeout, description" \
     cmp -s "$tmp/want_list" <(cd "$up" && build/tests --list)
 check "--list of a cmocka exercise" \
-    bash -c "cd '$sum' && build/tests --list | grep -qx \$'test_sum_small\t4\tcore\t10\tadds a few small numbers'"
+    bash -c "cd '$sum' && build/tests --list | grep -qx \$'test_sum_small\t4\tcore\t4\tadds a few small numbers'"
 check "tests_kept marks its tests kept" \
-    bash -c "cp '$sum/build/tests' '$sum/build/tests_kept' && cd '$sum' && build/tests_kept --list | grep -qx \$'test_sum_empty\t2\tkept\t10\tthe sum of an empty array is 0'"
+    bash -c "cp '$sum/build/tests' '$sum/build/tests_kept' && cd '$sum' && build/tests_kept --list | grep -qx \$'test_sum_empty\t2\tkept\t4\tthe sum of an empty array is 0'"
 
 run() {   # dir, test name, extra args...: prints output, returns the exit status
     local dir=$1 name=$2; shift 2
