@@ -23,11 +23,14 @@
 /* How long a send may make no progress before we say the server stopped reading. */
 #define GRADE_SEND_STALL_MS 10000
 
-int grade_try_connect(int port)
+/* Connects to 127.0.0.1:port; rcvbuf > 0 sets SO_RCVBUF first. */
+static int connect_with(int port, int rcvbuf)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     while (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
@@ -40,9 +43,14 @@ int grade_try_connect(int port)
     return fd;
 }
 
-int grade_connect(struct grade_ctx *ctx, int port)
+int grade_try_connect(int port)
 {
-    int fd = grade_try_connect(port);
+    return connect_with(port, 0);
+}
+
+/* Fails the test when a connect did not succeed. */
+static int connected_or_fail(struct grade_ctx *ctx, int port, int fd)
+{
     if (fd < 0) {
         char what[64];
         snprintf(what, sizeof what, "connect to 127.0.0.1:%d", port);
@@ -50,6 +58,16 @@ int grade_connect(struct grade_ctx *ctx, int port)
                    what, "connect failed: %s", strerror(-fd));
     }
     return fd;
+}
+
+int grade_connect(struct grade_ctx *ctx, int port)
+{
+    return connected_or_fail(ctx, port, connect_with(port, 0));
+}
+
+int grade_connect_rcvbuf(struct grade_ctx *ctx, int port, int rcvbuf_bytes)
+{
+    return connected_or_fail(ctx, port, connect_with(port, rcvbuf_bytes));
 }
 
 /* Waits until fd is ready for `events` or the deadline passes; returns

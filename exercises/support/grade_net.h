@@ -19,6 +19,11 @@
 
 /* A blocking TCP connection to 127.0.0.1:port (fails the test on error). */
 int  grade_connect(struct grade_ctx *ctx, int port);
+/* grade_connect with SO_RCVBUF set to rcvbuf_bytes *before* connect():
+ * the window is negotiated at the handshake, and shrinking the buffer
+ * afterwards stalls a loopback transfer in retransmission backoff.  Use
+ * this for "a client that reads slowly" tests. */
+int  grade_connect_rcvbuf(struct grade_ctx *ctx, int port, int rcvbuf_bytes);
 /* Like grade_connect but returns -errno instead of failing (for tests
  * that expect a refusal). */
 int  grade_try_connect(int port);
