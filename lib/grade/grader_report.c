@@ -174,7 +174,17 @@ int grader_report_gradescope(const struct grader_results *results, FILE *out)
                     number, t->score, t->points, t->status == GRADER_PASSED ? "passed" : "failed",
                     t->kept ? "after_due_date" : "visible");
             json_string(out, t->output ? t->output : "");
-            fputs("\n    }", out);
+            fputs(",\n      \"tags\": [", out);
+            const char *tag_names[] = { "core", "timing", "kept" };
+            bool tag_values[] = { t->core, t->timing, t->kept };
+            bool any = false;
+            for (int n = 0; n < 3; n++) {
+                if (tag_values[n]) {
+                    fprintf(out, "%s\"%s\"", any ? ", " : "", tag_names[n]);
+                    any = true;
+                }
+            }
+            fputs("]\n    }", out);
             first = false;
         }
         /* An exercise without tests (broken) still appears, worth nothing. */
