@@ -99,7 +99,7 @@ static int send_all(int fd, const char *buf, size_t len)
 static void serve_client(struct server_state *server, struct probe_thread *me, int fd)
 {
     char buf[16 * 1024];
-    for (;;) {
+    while (!stop_requested) {
         probe_block_begin(me, PROBE_CALL_READ, fd);
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         probe_block_end(me, PROBE_CALL_READ, fd);

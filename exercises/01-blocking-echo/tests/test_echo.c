@@ -26,8 +26,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include "grade_net.h"
 #include "grade_proc.h"
@@ -149,28 +147,6 @@ static void start_server(struct grade_ctx *ctx, struct grade_server *srv)
     grade_server_start(ctx, srv, NULL);
 }
 
-/* Connects with a small receive buffer, set before connect(): set after,
- * it would shrink below the window already announced to the server, and
- * loopback TCP then stalls in retransmission backoff for seconds.
- * TODO move to support (requested as grade_connect_rcvbuf). */
-static int connect_small_rcvbuf(struct grade_ctx *ctx, int port, int bytes)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        grade_fail(ctx, "a client socket can be created", "socket() succeeds", NULL,
-                   "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-        char what[64];
-        snprintf(what, sizeof what, "connect to 127.0.0.1:%d", port);
-        grade_fail(ctx, "a client can connect to your server", "the connection is accepted",
-                   what, "connect failed: %s", strerror(errno));
-    }
-    return fd;
-}
-
 /* True when the server has closed (or reset) the connection: the next
  * recv() would return 0 or an error at once. */
 static bool peer_closed(int fd)
@@ -257,7 +233,7 @@ static void test_eof_closes(struct grade_ctx *ctx)
 static void run_big_echo(struct grade_ctx *ctx, struct grade_server *srv, size_t len,
                          const struct transfer_plan *plan, const char *checked, const char *input)
 {
-    int fd = connect_small_rcvbuf(ctx, srv->port, 16 * 1024);
+    int fd = grade_connect_rcvbuf(ctx, srv->port, 16 * 1024);
     unsigned char *data = malloc(len), *got = malloc(len);
     grade_rand_bytes(ctx, data, len);
     struct transfer_result res;
@@ -305,7 +281,7 @@ static void test_client_vanishes(struct grade_ctx *ctx)
 
     /* The vanishing client: pushes data without ever reading the echo, so
      * the server ends up blocked in send(); then it resets. */
-    int fd = connect_small_rcvbuf(ctx, srv.port, 4096);
+    int fd = grade_connect_rcvbuf(ctx, srv.port, 4096);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     static unsigned char junk[65536];
     grade_rand_bytes(ctx, junk, sizeof junk);

@@ -60,7 +60,7 @@ static void connect_wave(struct grade_ctx *ctx, int port, int *fds, int count, i
         char input[128];
         snprintf(input, sizeof input, "wave %d: %d clients connected at once; client %d "
                  "(counting from 1, the last first) sent a line", wave, count, i + 1);
-        expect_echo(ctx, fds[i], input, 3000);
+        expect_echo(ctx, fds[i], input, 2000);
     }
 }
 
@@ -138,7 +138,7 @@ static void test_concurrent_clients(struct grade_ctx *ctx)
         char input[96];
         snprintf(input, sizeof input, "20 clients connected; a second line from client %d",
                  i + 1);
-        expect_echo(ctx, fds[i], input, 3000);
+        expect_echo(ctx, fds[i], input, 2000);
     }
     close_wave(fds, 20);
     grade_server_stop(ctx, &srv);

@@ -18,9 +18,7 @@
  *     server waits in poll/epoll with one thread, and whether it burns
  *     CPU while idle (the busy-wait check, flagged `timing`).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,27 +30,6 @@
 #include "grade_proc.h"
 #include "grade_server.h"
 #include "grade_test.h"
-
-/* Connects with a small receive buffer set before connect() (after, it
- * would shrink below the window already announced and loopback TCP
- * stalls).  TODO move to support (requested as grade_connect_rcvbuf). */
-static int connect_small_rcvbuf(struct grade_ctx *ctx, int port, int bytes)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        grade_fail(ctx, "a client socket can be created", "socket() succeeds", NULL,
-                   "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-        char what[64];
-        snprintf(what, sizeof what, "connect to 127.0.0.1:%d", port);
-        grade_fail(ctx, "a client can connect to your server", "the connection is accepted",
-                   what, "connect failed: %s", strerror(errno));
-    }
-    return fd;
-}
 
 /* Byte i of the reply to `N`: the pattern, then '\n' at i == N. */
 static char expected_byte(uint64_t n, uint64_t i)
@@ -195,7 +172,7 @@ static void test_big_reply_slow_reader(struct grade_ctx *ctx)
 {
     struct grade_server srv;
     start_server(ctx, &srv);
-    int fd = connect_small_rcvbuf(ctx, srv.port, 8192);
+    int fd = grade_connect_rcvbuf(ctx, srv.port, 8192);
     uint64_t n = 16u << 20;
     send_request(ctx, fd, n);
     grade_sleep_ms(300);   /* read nothing: the server hits EAGAIN and must wait */
@@ -213,7 +190,7 @@ static void test_slow_reader_does_not_stall_others(struct grade_ctx *ctx)
 {
     struct grade_server srv;
     start_server(ctx, &srv);
-    int slow = connect_small_rcvbuf(ctx, srv.port, 8192);
+    int slow = grade_connect_rcvbuf(ctx, srv.port, 8192);
     uint64_t n = 32u << 20;
     send_request(ctx, slow, n);
     grade_sleep_ms(200);   /* by now the server is stuck on this client if it blocks */
@@ -240,7 +217,7 @@ static void test_reset_mid_reply(struct grade_ctx *ctx)
     grade_sleep_ms(50);
     int baseline = grade_proc_open_fds(srv.pid);
     for (int i = 0; i < 3; i++) {
-        int fd = connect_small_rcvbuf(ctx, srv.port, 8192);
+        int fd = grade_connect_rcvbuf(ctx, srv.port, 8192);
         send_request(ctx, fd, 32u << 20);
         read_reply(ctx, fd, 32u << 20, 100000, 3000, "a huge reply starts",
                    "\"33554432\\n\" (the client reads 100,000 bytes, then resets)");
