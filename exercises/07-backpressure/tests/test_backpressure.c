@@ -103,10 +103,11 @@ static void pump(struct grade_ctx *ctx, int fd, struct pump *p, uint64_t target,
 
 static int connect_nonblocking(struct grade_ctx *ctx, int port)
 {
-    int fd = grade_connect(ctx, port);
-    /* Small client buffers: what piles up must pile up in the server. */
+    /* Small client buffers: what piles up must pile up in the server.
+     * (The receive buffer is set before connect: shrinking it later
+     * would stall the transfer in retransmissions.) */
+    int fd = grade_connect_rcvbuf(ctx, port, 64 * 1024);
     grade_set_sndbuf(fd, 64 * 1024);
-    grade_set_rcvbuf(fd, 64 * 1024);
     return fd;
 }
 
