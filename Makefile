@@ -7,6 +7,9 @@
 #   make check-asan the test suite under AddressSanitizer + UBSan
 #   make check-tsan the threaded tests under ThreadSanitizer
 #   make PROBES=0   build with the instrumentation compiled out
+#   make grade      grade every exercise in exercises/ (GRADE_ARGS="03 --kept" ...)
+#   make handout    the student tarball  (build/handout/evlab-handout.tar.gz)
+#   make gradescope the Gradescope autograder zip (EXERCISES="03" for one exercise)
 #
 # Every variant builds into its own folder under build/, so a sanitizer
 # build never mixes objects with a normal one.
@@ -106,6 +109,18 @@ check-tsan:
 
 demo: all
 	./evlab demo
+
+# Graded exercises (exercises/README.md).  The exercises link
+# build/release/libevlab.a, which `all` builds.
+.PHONY: grade handout gradescope
+grade: all
+	./evlab grade $(GRADE_ARGS)
+
+handout: all
+	scripts/handout.sh
+
+gradescope: all
+	scripts/gradescope/make_bundle.sh build/gradescope/evlab-autograder.zip "$(EXERCISES)"
 
 bench: all
 	./evlab bench

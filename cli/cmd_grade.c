@@ -47,6 +47,8 @@ static const char grade_usage[] =
     "  --jobs N         tests run in parallel (default 2; timing tests always alone)\n"
     "  --exercises PATH the pristine exercises (default: the toolkit's exercises/)\n"
     "  --keep-temp      keep the staged build folders and say where\n"
+    "  --list           build, then list the exercises and their tests (run none):\n"
+    "                   NN-name TAB points TAB tests TAB title, then TAB test lines\n"
     "  -h, --help\n";
 
 struct grade_args {
@@ -105,6 +107,7 @@ static int parse_args(int argc, char **argv, struct grade_args *a)
         { "jobs", required_argument, NULL, 'j' },
         { "exercises", required_argument, NULL, 'e' },
         { "keep-temp", no_argument, NULL, 'K' },
+        { "list", no_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -156,6 +159,9 @@ static int parse_args(int argc, char **argv, struct grade_args *a)
             break;
         case 'K':
             o->keep_temp = true;
+            break;
+        case 'l':
+            o->list_only = true;
             break;
         case 'h':
             fputs(grade_usage, stdout);
@@ -368,6 +374,11 @@ int cmd_grade(int argc, char **argv)
     if (rc != 0)
         return 1;
 
+    if (a.options.list_only) {
+        grader_report_list(&results, stdout);
+        grader_results_free(&results);
+        return 0;
+    }
     bool text = strcmp(a.format, "text") == 0;
     FILE *out = stdout;
     if (!text && a.output) {

@@ -94,6 +94,7 @@ struct grader_options {
     void (*progress)(void *arg, const char *exercise, const char *what, int done, int total);
     void *progress_arg;
     bool keep_temp;                    /* leave the staged folders (debugging) */
+    bool list_only;                    /* build and list the tests, run none */
 };
 
 /* Finds exercises/NN-name folders with an exercise.conf, sorted by number.
@@ -114,6 +115,10 @@ bool grader_all_passed(const struct grader_results *results);
 void grader_report_text(const struct grader_results *results, FILE *out, bool color);
 int  grader_report_gradescope(const struct grader_results *results, FILE *out);
 int  grader_report_junit(const struct grader_results *results, FILE *out);
+
+/* --list: one line per exercise, "NN-name<TAB>max points<TAB>tests<TAB>title",
+ * then one per test, "<TAB>name<TAB>points<TAB>flags<TAB>description". */
+void grader_report_list(const struct grader_results *results, FILE *out);
 
 /* Test-flag helper: is `flag` one of the comma-separated `flags`? */
 bool grader_has_flag(const char *flags, const char *flag);

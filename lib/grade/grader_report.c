@@ -149,6 +149,20 @@ void grader_report_text(const struct grader_results *results, FILE *out, bool co
             results->seconds);
 }
 
+void grader_report_list(const struct grader_results *results, FILE *out)
+{
+    for (size_t i = 0; i < results->count; i++) {
+        const struct grader_exercise_result *res = &results->exercises[i];
+        fprintf(out, "%s\t%d\t%zu\t%s\n", res->exercise.name, res->max_score, res->test_count,
+                res->exercise.title);
+        for (size_t k = 0; k < res->test_count; k++) {
+            const struct grader_test_result *t = &res->tests[k];
+            fprintf(out, "\t%s\t%d\t%s\t%s\n", t->name, t->points, t->flags[0] ? t->flags : "-",
+                    t->description);
+        }
+    }
+}
+
 int grader_report_gradescope(const struct grader_results *results, FILE *out)
 {
     fprintf(out, "{\n  \"score\": %d,\n  \"execution_time\": %.0f,\n", results->score,

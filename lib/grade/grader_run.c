@@ -49,6 +49,7 @@
 struct exercise_job {
     struct grader_exercise_result *result;
     char stage[PATH_MAX];
+    const char *toolkit;          /* the copy of the toolkit serving as EVLAB_ROOT */
     char exercise_env[32];
     char build_env[PATH_MAX + 32];
     char root_env[PATH_MAX + 32];
@@ -107,11 +108,10 @@ static void progress(struct run_state *st, const char *exercise, const char *wha
 }
 
 /* Runs `make` in the stage.  0 when it built; else *log gets the output. */
-static int build_stage(const struct grader_options *o, const char *stage, char **log,
-                       double *seconds)
+static int build_stage(const char *toolkit, const char *stage, char **log, double *seconds)
 {
     char root_arg[PATH_MAX + 16];
-    snprintf(root_arg, sizeof root_arg, "EVLAB_ROOT=%s", o->toolkit_root);
+    snprintf(root_arg, sizeof root_arg, "EVLAB_ROOT=%s", toolkit);
     const char *argv[] = { "/usr/bin/env", "make", "-s", "-j2", "-C", stage, root_arg, NULL };
     struct sandbox_limits lim = {
         .wall_ms = GRADER_BUILD_WALL_MS, .cpu_s = GRADER_BUILD_WALL_MS / 1000,
@@ -215,11 +215,10 @@ static int list_tests(struct exercise_job *job, const char *binary, bool kept, c
 }
 
 /* Builds and lists one staged exercise; on failure, err says why. */
-static int build_and_list(const struct grader_options *o, struct exercise_job *job, bool kept,
-                          char **log)
+static int build_and_list(struct exercise_job *job, bool kept, char **log)
 {
     struct grader_exercise_result *res = job->result;
-    if (build_stage(o, job->stage, log, &res->build_seconds) != 0)
+    if (build_stage(job->toolkit, job->stage, log, &res->build_seconds) != 0)
         return -1;
     char binary[PATH_MAX + 32], err[512];
     snprintf(binary, sizeof binary, "%s/build/tests", job->stage);
@@ -296,7 +295,7 @@ static void prepare_exercise(struct run_state *st, struct exercise_job *job)
     char *log = NULL;
     bool kept = false;
     progress(st, ex->name, "building");
-    if (stage_exercise(o, job, true, &kept, &log) == 0 && build_and_list(o, job, kept, &log) == 0) {
+    if (stage_exercise(o, job, true, &kept, &log) == 0 && build_and_list(job, kept, &log) == 0) {
         res->graded = true;
         return;
     }
@@ -306,7 +305,7 @@ static void prepare_exercise(struct run_state *st, struct exercise_job *job)
     free(log);
     log = NULL;
     clear_tests(res);
-    if (stage_exercise(o, job, false, &kept, &log) != 0 || build_and_list(o, job, kept, &log) != 0) {
+    if (stage_exercise(o, job, false, &kept, &log) != 0 || build_and_list(job, kept, &log) != 0) {
         char *both = dup_printf("%s\nThe exercise itself does not build either (a bug of the exercise): %s",
                                 res->message, log ? log : "");
         free(res->message);
@@ -553,6 +552,18 @@ int grader_run(const struct grader_options *o, struct grader_results *results)
     }
     if (sandbox_drops_privileges())
         chmod(tmp, 0755);
+    static char toolkit[PATH_MAX + 16];
+    char err[PATH_MAX + 256];
+    snprintf(toolkit, sizeof toolkit, "%s/toolkit", tmp);
+    if (grader_stage_toolkit(o->toolkit_root, toolkit, err, sizeof err) != 0) {
+        fprintf(stderr, "evlab grade: %s\n", err);
+        grader_stage_remove(tmp);
+        free(results->exercises);
+        results->exercises = NULL;
+        free(jobs);
+        free(all);
+        return -ENOENT;
+    }
 
     struct run_state st = { .options = o, .jobs = jobs, .lock = PTHREAD_MUTEX_INITIALIZER };
     for (int i = 0; i < found; i++) {
@@ -564,7 +575,8 @@ int grader_run(const struct grader_options *o, struct grader_results *results)
         snprintf(job->stage, sizeof job->stage, "%s/%s", tmp, all[i].name);
         snprintf(job->exercise_env, sizeof job->exercise_env, "EVLAB_GRADE_EXERCISE=%s", all[i].number);
         snprintf(job->build_env, sizeof job->build_env, "EVLAB_GRADE_BUILD=%s/build", job->stage);
-        snprintf(job->root_env, sizeof job->root_env, "EVLAB_ROOT=%s", o->toolkit_root);
+        job->toolkit = toolkit;
+        snprintf(job->root_env, sizeof job->root_env, "EVLAB_ROOT=%s", toolkit);
         if (o->probe_name)
             snprintf(job->probe_env, sizeof job->probe_env, "EVLAB_PROBE_NAME=%s", o->probe_name);
         st.job_count++;
@@ -594,12 +606,16 @@ int grader_run(const struct grader_options *o, struct grader_results *results)
     size_t untimed = 0;
     while (untimed < st.test_count && !jobs[st.tests[untimed].exercise].result->tests[st.tests[untimed].test].timing)
         untimed++;
-    run_tests_range(&st, 0, untimed, o->jobs);
-    run_tests_range(&st, untimed, st.test_count, 1);
+    if (!o->list_only) {
+        run_tests_range(&st, 0, untimed, o->jobs);
+        run_tests_range(&st, untimed, st.test_count, 1);
+    }
 
     for (size_t i = 0; i < st.job_count; i++) {
         struct grader_exercise_result *res = jobs[i].result;
         for (size_t k = 0; k < res->test_count; k++) {
+            if (o->list_only && res->graded)
+                res->tests[k].output = strdup("not run (--list)");
             res->score += res->tests[k].score;
             res->max_score += res->tests[k].points;
             res->seconds += res->tests[k].seconds;

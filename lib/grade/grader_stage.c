@@ -104,6 +104,35 @@ int grader_stage_copy(const struct grader_exercise *ex, const char *stage_dir,
     return copy_tree(ex->dir, stage_dir, skip, err, err_len);
 }
 
+int grader_stage_toolkit(const char *root, const char *dest, char *err, size_t err_len)
+{
+    char from[4096], to[4096];
+    static const char *const folders[] = { "lib", "exercises/support", NULL };
+    if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "mkdir %s: %s", dest, strerror(errno));
+        return -errno;
+    }
+    snprintf(to, sizeof to, "%s/exercises", dest);
+    mkdir(to, 0755);
+    snprintf(to, sizeof to, "%s/build", dest);
+    mkdir(to, 0755);
+    snprintf(to, sizeof to, "%s/build/release", dest);
+    mkdir(to, 0755);
+    for (int i = 0; folders[i]; i++) {
+        snprintf(from, sizeof from, "%s/%s", root, folders[i]);
+        snprintf(to, sizeof to, "%s/%s", dest, folders[i]);
+        int rc = copy_tree(from, to, NULL, err, err_len);
+        if (rc != 0)
+            return rc;
+    }
+    snprintf(from, sizeof from, "%s/build/release/libevlab.a", root);
+    snprintf(to, sizeof to, "%s/build/release/libevlab.a", dest);
+    int rc = copy_file(from, to, 0644);
+    if (rc != 0)
+        snprintf(err, err_len, "%s: %s (build the toolkit first: make -C %s)", from, strerror(-rc), root);
+    return rc;
+}
+
 int grader_stage_overlay(const struct grader_exercise *ex, const char *submission_dir,
                          const char *stage_dir, char *err, size_t err_len)
 {

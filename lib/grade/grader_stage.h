@@ -28,6 +28,12 @@ int grader_stage_overlay(const struct grader_exercise *ex, const char *submissio
  * Returns 1 if kept tests were copied, 0 if there are none. */
 int grader_stage_kept(const struct grader_exercise *ex, const char *kept_dir,
                       const char *stage_dir, char *err, size_t err_len);
+/* Copies what an exercise build needs from the toolkit at `root` (lib/
+ * for the headers, exercises/support/, build/release/libevlab.a) into
+ * `dest`, which then serves as EVLAB_ROOT: sandboxed children run as
+ * another uid and may not be able to read the toolkit where it is (a
+ * home folder of mode 0700, a temp dir). */
+int grader_stage_toolkit(const char *root, const char *dest, char *err, size_t err_len);
 /* Lets sandboxed children (other uids) read and write the stage. */
 void grader_stage_open_up(const char *stage_dir);
 /* rm -rf, without following symlinks. */
