@@ -7,8 +7,8 @@
  * at the real clock: one runs a real poll() loop on the student's
  * timeouts and counts its turns (a loop that rounds down spins through
  * hundreds of zero-timeout turns before each timer), the other checks
- * that 200,000 timers take well under a second (a sorted list or a
- * linear scan takes many seconds: the heap is the point).
+ * that 200,000 timers take well under the 2.5 s allowed (a sorted list or
+ * a linear scan takes many seconds: the heap is the point).
  *
  * Each fired timer is recorded with the `now` it fired at, so a test can
  * say which timer fired early, late, twice or never.
@@ -421,8 +421,8 @@ static void test_many_timers_fast(void **state)
                                       1 + grade_rand_below(ctx, 1000000) * MS), 0);
         /* Give up as soon as the budget is spent, rather than wait for a
          * slow structure to finish. */
-        if (i % 1000 == 999 && clock_ns() - begin > 1500 * MS) {
-            grade_explain("200,000 timers_start() calls take under 1,500 ms (the first %d "
+        if (i % 1000 == 999 && clock_ns() - begin > 2500 * MS) {
+            grade_explain("200,000 timers_start() calls take under 2,500 ms (the first %d "
                           "already took %llu ms: each start costs more as the set grows; a "
                           "heap's start is O(log n))", i + 1,
                           (unsigned long long)((clock_ns() - begin) / MS));
@@ -437,10 +437,10 @@ static void test_many_timers_fast(void **state)
     grade_explain("200,000 timers started, every other one cancelled, the rest run: %d "
                   "callbacks expected (got %zu)", N / 2, ran);
     assert_int_equal(ran, N / 2);
-    grade_explain("200,000 starts, 100,000 cancels and 100,000 firings take under 1,500 ms "
-                  "(took %llu ms; a heap needs about 50, a sorted list or a scan for the "
-                  "earliest needs many seconds)", (unsigned long long)took_ms);
-    assert_true(took_ms < 1500);
+    grade_explain("200,000 starts, 100,000 cancels and 100,000 firings take under 2,500 ms "
+                  "(took %llu ms; a heap needs a few hundred at most, a sorted list or a "
+                  "scan for the earliest needs many seconds)", (unsigned long long)took_ms);
+    assert_true(took_ms < 2500);
     for (int i = 1; i < nfired && i < N / 2; i++) {
         if (t[fire_order[i - 1]].timer.due_ns > t[fire_order[i]].timer.due_ns) {
             grade_explain("firing %d: timer %d is due after timer %d, which fired next", i,

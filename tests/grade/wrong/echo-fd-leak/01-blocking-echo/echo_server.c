@@ -144,6 +144,9 @@ int main(int argc, char **argv)
                                                      .port = port }, err, sizeof err) < 0)
         fprintf(stderr, "echo_server: no probe (%s); serving anyway\n", err);
     struct probe_thread *me = probe_thread_begin(probe, "main");
+    /* While this thread is busy with one client, the others wait in the
+     * kernel's accept queue; a sampler thread measures it for the view. */
+    probe_sampler_start(probe, listen_fd, PROBE_SAMPLE_ACCEPT_QUEUE);
 
     printf("listening on port %d\n", port);
     fflush(stdout);
