@@ -50,6 +50,7 @@ struct exercise_job {
     struct grader_exercise_result *result;
     char stage[PATH_MAX];
     const char *toolkit;          /* the copy of the toolkit serving as EVLAB_ROOT */
+    int slot;                     /* sandbox slot of the worker preparing it */
     char exercise_env[32];
     char build_env[PATH_MAX + 32];
     char root_env[PATH_MAX + 32];
@@ -108,7 +109,8 @@ static void progress(struct run_state *st, const char *exercise, const char *wha
 }
 
 /* Runs `make` in the stage.  0 when it built; else *log gets the output. */
-static int build_stage(const char *toolkit, const char *stage, char **log, double *seconds)
+static int build_stage(const char *toolkit, const char *stage, int slot, char **log,
+                       double *seconds)
 {
     char root_arg[PATH_MAX + 16];
     snprintf(root_arg, sizeof root_arg, "EVLAB_ROOT=%s", toolkit);
@@ -116,7 +118,7 @@ static int build_stage(const char *toolkit, const char *stage, char **log, doubl
     struct sandbox_limits lim = {
         .wall_ms = GRADER_BUILD_WALL_MS, .cpu_s = GRADER_BUILD_WALL_MS / 1000,
         .mem_bytes = GRADER_TEST_MEM, .fsize_bytes = GRADER_TEST_FSIZE,
-        .nofile = GRADER_TEST_NOFILE, .nproc = GRADER_TEST_NPROC, .slot = 0,
+        .nofile = GRADER_TEST_NOFILE, .nproc = GRADER_TEST_NPROC, .slot = slot,
     };
     struct sandbox_result r;
     int rc = sandbox_run(argv, stage, NULL, &lim, &r);
@@ -177,7 +179,7 @@ static int list_tests(struct exercise_job *job, const char *binary, bool kept, c
     struct sandbox_limits lim = {
         .wall_ms = GRADER_LIST_WALL_MS, .cpu_s = GRADER_LIST_WALL_MS / 1000,
         .mem_bytes = GRADER_TEST_MEM, .nofile = GRADER_TEST_NOFILE,
-        .nproc = GRADER_TEST_NPROC, .slot = 0,
+        .nproc = GRADER_TEST_NPROC, .slot = job->slot,
     };
     struct sandbox_result r;
     int rc = sandbox_run(argv, job->stage, env, &lim, &r);
@@ -218,7 +220,7 @@ static int list_tests(struct exercise_job *job, const char *binary, bool kept, c
 static int build_and_list(struct exercise_job *job, bool kept, char **log)
 {
     struct grader_exercise_result *res = job->result;
-    if (build_stage(job->toolkit, job->stage, log, &res->build_seconds) != 0)
+    if (build_stage(job->toolkit, job->stage, job->slot, log, &res->build_seconds) != 0)
         return -1;
     char binary[PATH_MAX + 32], err[512];
     snprintf(binary, sizeof binary, "%s/build/tests", job->stage);
@@ -437,11 +439,15 @@ static void run_one_test(struct run_state *st, const struct test_job *tj, int sl
     free(first);
 }
 
-/* Worker thread: takes the next test until none is left in [from, to). */
+struct worker;
+typedef void (*task_fn)(struct run_state *st, size_t index, int slot);
+
+/* Worker thread: takes the next index in [next, to) until none is left. */
 struct worker {
     struct run_state *st;
     int slot;
     size_t to;
+    task_fn task;
 };
 
 static void *worker_main(void *arg)
@@ -454,22 +460,13 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&st->lock);
         if (i >= w->to)
             break;
-        const struct test_job *tj = &st->tests[i];
-        run_one_test(st, tj, w->slot);
-        pthread_mutex_lock(&st->lock);
-        st->done++;
-        const struct grader_exercise_result *res = st->jobs[tj->exercise].result;
-        char what[200];
-        snprintf(what, sizeof what, "%s %s", res->tests[tj->test].name,
-                 res->tests[tj->test].status == GRADER_PASSED ? "passed" : "FAILED");
-        progress(st, res->exercise.name, what);
-        pthread_mutex_unlock(&st->lock);
+        w->task(st, i, w->slot);
     }
     return NULL;
 }
 
-/* Runs tests[from, to) on `jobs` workers. */
-static void run_tests_range(struct run_state *st, size_t from, size_t to, int jobs)
+/* Runs task(from) .. task(to - 1) on `jobs` workers (the caller is one). */
+static void run_range(struct run_state *st, size_t from, size_t to, int jobs, task_fn task)
 {
     if (jobs > SANDBOX_MAX_SLOTS)
         jobs = SANDBOX_MAX_SLOTS;
@@ -478,16 +475,43 @@ static void run_tests_range(struct run_state *st, size_t from, size_t to, int jo
     st->next = from;
     pthread_t threads[SANDBOX_MAX_SLOTS];
     struct worker workers[SANDBOX_MAX_SLOTS];
-    int started = 0;
-    for (int i = 0; i < jobs; i++) {
-        workers[i] = (struct worker){ .st = st, .slot = i, .to = to };
-        if (i == 0 || pthread_create(&threads[i], NULL, worker_main, &workers[i]) == 0)
+    int started = 1;
+    workers[0] = (struct worker){ .st = st, .slot = 0, .to = to, .task = task };
+    for (int i = 1; i < jobs; i++) {
+        workers[started] = (struct worker){ .st = st, .slot = started, .to = to, .task = task };
+        if (pthread_create(&threads[started], NULL, worker_main, &workers[started]) == 0)
             started++;
     }
-    /* The calling thread is worker 0. */
     worker_main(&workers[0]);
     for (int i = 1; i < started; i++)
         pthread_join(threads[i], NULL);
+}
+
+static void test_task(struct run_state *st, size_t index, int slot)
+{
+    const struct test_job *tj = &st->tests[index];
+    run_one_test(st, tj, slot);
+    pthread_mutex_lock(&st->lock);
+    st->done++;
+    const struct grader_exercise_result *res = st->jobs[tj->exercise].result;
+    char what[200];
+    snprintf(what, sizeof what, "%s %s", res->tests[tj->test].name,
+             res->tests[tj->test].status == GRADER_PASSED ? "passed" : "FAILED");
+    progress(st, res->exercise.name, what);
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void keep_only(struct grader_exercise_result *res, const char *name);
+
+static void prepare_task(struct run_state *st, size_t index, int slot)
+{
+    struct exercise_job *job = &st->jobs[index];
+    uint64_t t0 = clock_now_ns();
+    job->slot = slot;
+    prepare_exercise(st, job);
+    if (st->options->test_name)
+        keep_only(job->result, st->options->test_name);
+    job->result->seconds = (double)(clock_now_ns() - t0) / 1e9;
 }
 
 static bool selected(const struct grader_options *o, const struct grader_exercise *ex)
@@ -584,13 +608,8 @@ int grader_run(const struct grader_options *o, struct grader_results *results)
     results->count = st.job_count;
     free(all);
 
-    for (size_t i = 0; i < st.job_count; i++) {
-        uint64_t t0 = clock_now_ns();
-        prepare_exercise(&st, &jobs[i]);
-        if (o->test_name)
-            keep_only(jobs[i].result, o->test_name);
-        jobs[i].result->seconds = (double)(clock_now_ns() - t0) / 1e9;
-    }
+    /* Builds run in parallel too: each in its own stage and slot. */
+    run_range(&st, 0, st.job_count, o->jobs, prepare_task);
 
     /* Untimed tests first, on every worker; then timing tests alone. */
     size_t total = 0;
@@ -607,8 +626,8 @@ int grader_run(const struct grader_options *o, struct grader_results *results)
     while (untimed < st.test_count && !jobs[st.tests[untimed].exercise].result->tests[st.tests[untimed].test].timing)
         untimed++;
     if (!o->list_only) {
-        run_tests_range(&st, 0, untimed, o->jobs);
-        run_tests_range(&st, untimed, st.test_count, 1);
+        run_range(&st, 0, untimed, o->jobs, test_task);
+        run_range(&st, untimed, st.test_count, 1, test_task);
     }
 
     for (size_t i = 0; i < st.job_count; i++) {

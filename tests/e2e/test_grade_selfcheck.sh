@@ -66,8 +66,11 @@ if part fixture; then
 fi
 
 if part course && [ -n "$(numbers_in "$root/exercises")" ]; then
-    # Only exercises that have a reference solution are checked.
-    nums=$(numbers_in "$root/exercises/solutions")
+    # Only exercises with an exercise.conf and a reference solution.
+    nums=""
+    for n in $(numbers_in "$root/exercises/solutions"); do
+        ls "$root"/exercises/$n-*/exercise.conf >/dev/null 2>&1 && nums="$nums $n"
+    done
     grade course-solutions 600 $nums --dir "$root/exercises/solutions" && judge course-solutions full
     grade course-starters 600 $nums && judge course-starters starter
 fi
