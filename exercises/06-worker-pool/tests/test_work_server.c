@@ -111,26 +111,26 @@ static void test_ping_during_work(struct grade_ctx *ctx)
     int pinger = grade_connect(ctx, srv.port);
     uint64_t id = 1 + grade_rand_below(ctx, 1000000u);
     char request[64], want[64];
-    snprintf(request, sizeof request, "WORK 1500 %" PRIu64 "\n", id);
+    snprintf(request, sizeof request, "WORK 1200 %" PRIu64 "\n", id);
     done_line(id, want, sizeof want);
 
     grade_send_all(ctx, worker, request, strlen(request));
     grade_sleep_ms(200);        /* the job is surely running by now */
-    grade_note(ctx, "client A sent WORK 1500 %" PRIu64 "; client B sends PING", id);
+    grade_note(ctx, "client A sent WORK 1200 %" PRIu64 "; client B sends PING", id);
     uint64_t sent = grade_now_ms();
     grade_send_all(ctx, pinger, "PING\n", 5);
 
     char line[64];
-    size_t n = grade_recv_line(pinger, line, sizeof line, 1300);
+    size_t n = grade_recv_line(pinger, line, sizeof line, 1000);
     uint64_t waited = grade_now_ms() - sent;
     if (n != 5 || memcmp(line, "PONG\n", 5) != 0)
-        grade_fail(ctx, "a PING is answered while another client's 1.5 s job runs",
-                   "PONG\\n within 1.3 s", "client A: WORK 1500 (1.5 s of CPU); 200 ms later client B: PING",
+        grade_fail(ctx, "a PING is answered while another client's 1.2 s job runs",
+                   "PONG\\n within 1 s", "client A: WORK 1200 (1.2 s of CPU); 200 ms later client B: PING",
                    "%s after %" PRIu64 " ms: the loop was busy computing the job itself",
                    n == 0 ? "no PONG" : "a wrong reply", waited);
     if (has_data(worker))
         grade_fail(ctx, "the PONG arrives before the job is done (the job ran elsewhere)",
-                   "PONG first, DONE later", "client A: WORK 1500; client B: PING",
+                   "PONG first, DONE later", "client A: WORK 1200; client B: PING",
                    "client A already had its DONE when B got PONG (after %" PRIu64 " ms): "
                    "the job ran on the loop thread", waited);
     expect_line(ctx, worker, want, 15000, request);
@@ -144,22 +144,22 @@ static void test_uses_worker_threads(struct grade_ctx *ctx)
     struct grade_server srv;
     grade_server_start(ctx, &srv, NULL);
     int fd = grade_connect(ctx, srv.port);
-    grade_send_all(ctx, fd, "WORK 1000 7\n", 12);
-    grade_sleep_ms(300);
+    grade_send_all(ctx, fd, "WORK 600 7\n", 11);
+    grade_sleep_ms(200);
 
     int threads = grade_proc_threads(srv.pid);
     if (threads < 2)
         grade_fail(ctx, "the server's thread count while a job runs (/proc/PID/status)",
-                   "at least 2 (the loop and a worker)", "WORK 1000 7",
+                   "at least 2 (the loop and a worker)", "WORK 600 7",
                    "%d thread: the job runs on the loop thread", threads);
     const char *call = grade_proc_wait_call(srv.pid);
     if (!is_event_wait(call))
         grade_fail(ctx, "where the loop thread waits while a worker computes (/proc/PID/syscall)",
-                   "poll or epoll_wait (ready to answer other clients)", "WORK 1000 7",
+                   "poll or epoll_wait (ready to answer other clients)", "WORK 600 7",
                    "%s", call);
     char want[64];
     done_line(7, want, sizeof want);
-    expect_line(ctx, fd, want, 15000, "WORK 1000 7");
+    expect_line(ctx, fd, want, 15000, "WORK 600 7");
     close(fd);
     grade_server_stop(ctx, &srv);
 }
@@ -224,9 +224,9 @@ static void test_client_leaves_mid_job(struct grade_ctx *ctx)
         else
             grade_close_with_reset(fd);
     }
-    grade_sleep_ms(1800);       /* every job has finished by now */
+    grade_sleep_ms(1000);       /* 4 jobs of 300 ms on 2 workers: finished */
     grade_server_check_alive(ctx, &srv, "after clients left while their jobs ran");
-    int fds = grade_proc_wait_open_fds(srv.pid, baseline, 2000);
+    int fds = grade_proc_wait_open_fds(srv.pid, baseline, 5000);
     if (fds > baseline)
         grade_fail(ctx, "descriptors open after the clients left (/proc/PID/fd)",
                    "the count before they came", "4 clients left mid-job (2 closed, 2 reset)",
@@ -272,7 +272,7 @@ static const struct grade_test tests[] = {
     { "work_answer", 2, "", 15,
       "WORK 50 <id> gets DONE <id> <work_answer(id)>", test_work_answer },
     { "ping_during_work", 3, "core,timing", 15,
-      "a PING from another client is answered while a 1.5 s job runs", test_ping_during_work },
+      "a PING from another client is answered while a 1.2 s job runs", test_ping_during_work },
     { "uses_worker_threads", 1, "core", 15,
       "while a job runs: at least 2 threads, the loop thread waits in poll/epoll",
       test_uses_worker_threads },
