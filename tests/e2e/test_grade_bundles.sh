@@ -10,12 +10,7 @@
 #               (AUTOGRADER_ROOT points at a temp dir) and writes a
 #               results.json with full marks for a reference solution.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-fails=0
-check() {   # description, then a command that must succeed
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/grade_support.sh"
 tmp=$(mktemp -d)
 trap '[ "$fails" = 0 ] && rm -rf "$tmp" || echo "logs kept in $tmp"' EXIT
 

@@ -5,13 +5,8 @@
 # `tests --run NAME` print and return, for a server exercise (grade_test)
 # and a module exercise (grade_cmocka), starter and solution.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/grade_support.sh"
 fixture=$root/tests/grade/fixture
-fails=0
-check() {   # description, then a command that must succeed
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
