@@ -76,9 +76,9 @@ static int send_all(int fd, const char *buf, size_t len)
 
 /* Echoes one client until it closes or fails, then closes the socket.
  * TODO: recv() into a buffer and send_all() what came, until recv()
- * returns 0 (EOF) or fails with anything but EINTR.  Emit PROBE_EV_READ
- * and PROBE_EV_WRITE with the byte counts, so `evlab view` shows the
- * traffic. */
+ * returns 0 (EOF) or fails with anything but EINTR, or stop_requested is
+ * set (SIGTERM).  Emit PROBE_EV_READ and PROBE_EV_WRITE with the byte
+ * counts, so `evlab view` shows the traffic. */
 static void serve_client(struct probe *probe, struct probe_thread *me, int fd)
 {
     probe_gauge_add(probe, PROBE_GAUGE_CONNECTIONS, 1);

@@ -72,8 +72,9 @@ static void read_reply(struct grade_ctx *ctx, int fd, uint64_t n, uint64_t limit
                 char g[64];
                 grade_quote(buf + k, r - k < 12 ? (size_t)(r - k) : 12, g, sizeof g);
                 grade_fail(ctx, checked, "the pattern abc...z repeated, then '\\n'", input,
-                           "byte %llu of %llu is '%c' expected, got %s (a chunk lost or "
-                           "sent twice? the cursor must move by what send() returned)",
+                           "byte %llu of %llu should be '%c' but the bytes from there are %s "
+                           "(a chunk lost or sent twice? the cursor must move by what send() "
+                           "returned)",
                            (unsigned long long)(got + (uint64_t)k),
                            (unsigned long long)(n + 1), want_byte, g);
             }

@@ -47,9 +47,10 @@
 #define NB_LINE_MAX      32           /* a request line longer than this is an error */
 #define NB_CHUNK         (64 * 1024)  /* bytes produced per send() */
 /* Bytes written per callback, for fairness: one fast reader of a 64 MiB
- * reply must not keep the loop to itself.  Larger than any socket buffer,
- * so a reader that falls behind fills its socket and we see -EAGAIN. */
-#define NB_WRITE_BUDGET  (4u << 20)
+ * reply must not keep the loop to itself.  Twice the largest send buffer
+ * Linux gives a socket by default (net.ipv4.tcp_wmem), so a reader that
+ * falls behind fills its socket first and we really see -EAGAIN. */
+#define NB_WRITE_BUDGET  (8u << 20)
 #define NB_ACCEPT_BUDGET 64           /* connections accepted per callback */
 
 enum conn_state { CONN_READING, CONN_WRITING };
