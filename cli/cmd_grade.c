@@ -210,6 +210,7 @@ static int parse_args(int argc, char **argv, struct grade_args *a)
  * step otherwise (CI logs). */
 struct progress_state {
     bool tty;
+    bool silent;                  /* --watch: the view owns the terminal */
     bool drawn;
     pthread_mutex_t lock;
     char status[256];             /* the latest line, for --watch's status bar */
@@ -223,10 +224,13 @@ static void show_progress(void *arg, const char *exercise, const char *what, int
         snprintf(p->status, sizeof p->status, "[%d/%d] %s %s", done, total, exercise, what);
     else
         snprintf(p->status, sizeof p->status, "%s %s", exercise, what);
-    if (p->tty) {
+    if (p->silent) {
+        /* only remembered, for the view's status bar */
+    } else if (p->tty) {
         fprintf(stderr, "\r\033[Kgrading %.*s", 70, p->status);
         p->drawn = true;
-    } else if (p->tty == false && p->status[0]) {
+    } else if (strncmp(what, "running ", 8) != 0) {
+        /* A log gets results only: one line per finished step. */
         fprintf(stderr, "grading %s\n", p->status);
     }
     fflush(stderr);
@@ -260,7 +264,7 @@ struct watch_hooks_state {
     struct watch_job *job;
     struct progress_state *progress;
     struct view_source *source;
-    bool quit;
+    bool quit;                    /* the person pressed q (or sent a signal) */
 };
 
 static bool watch_tick(void *context, uint64_t now_ns)
@@ -277,16 +281,6 @@ static void watch_status(void *context, char *buf, size_t len)
     pthread_mutex_lock(&w->progress->lock);
     snprintf(buf, len, "evlab grade --watch: %s", w->progress->status);
     pthread_mutex_unlock(&w->progress->lock);
-}
-
-static bool watch_key(void *context, int key)
-{
-    struct watch_hooks_state *w = context;
-    if (key == 'q') {
-        w->quit = true;
-        return false;   /* the view ends on q itself */
-    }
-    return false;
 }
 
 /* Waits for a live segment named `name`; false when grading ended first. */
@@ -309,7 +303,7 @@ static int run_watch(struct grade_args *a, struct grader_results *results,
     snprintf(a->probe_name, sizeof a->probe_name, "grade-%s-%d", a->numbers[0], (int)getpid());
     a->options.probe_name = a->probe_name;
     a->options.jobs = 1;               /* one server at a time to watch */
-    progress->tty = false;             /* the view owns the terminal */
+    progress->silent = true;           /* the view owns the terminal */
     struct watch_job job = { .options = &a->options, .results = results };
     pthread_t thread;
     if (pthread_create(&thread, NULL, grade_thread, &job) != 0) {
@@ -318,7 +312,7 @@ static int run_watch(struct grade_args *a, struct grader_results *results,
     }
     struct watch_hooks_state w = { .job = &job, .progress = progress };
     struct view_app_hooks hooks = {
-        .context = &w, .tick = watch_tick, .key = watch_key, .status = watch_status,
+        .context = &w, .tick = watch_tick, .status = watch_status,
         .help_extra = "evlab grade --watch: the panes show the server the current test started",
     };
     struct view_app_config config;
@@ -326,27 +320,28 @@ static int run_watch(struct grade_args *a, struct grader_results *results,
     view_options_init(&config.options);
     config.refresh_hz = VIEW_DEFAULT_REFRESH_HZ;
     char *names[1] = { a->probe_name };
-    /* Progress goes to the status bar, not over the view. */
-    FILE *quiet = fopen("/dev/null", "w");
     while (!w.quit && wait_for_server(a->probe_name, &job)) {
         char err[256] = "";
         if (view_source_open(&w.source, names, 1, err, sizeof err) != 0)
             continue;   /* it ended before we could attach */
         struct view_app_stats stats;
         int rc = view_app_run(w.source, &config, &hooks, &stats, err, sizeof err);
+        /* The view ends by itself when the test's server is gone (our
+         * tick); ending while it still runs means q was pressed. */
+        bool server_alive = view_source_any_alive(w.source);
         view_source_close(w.source);
         w.source = NULL;
         if (rc < 0) {
             fprintf(stderr, "evlab grade: cannot show the view: %s\n", err);
             break;
         }
-        if (stats.quit_signal != 0 || !__atomic_load_n(&job.finished, __ATOMIC_ACQUIRE))
-            w.quit |= stats.quit_signal != 0;
+        if (stats.quit_signal != 0 ||
+            (server_alive && !__atomic_load_n(&job.finished, __ATOMIC_ACQUIRE)))
+            w.quit = true;
         /* Let the next test start its server before looking again. */
         clock_sleep_ms(100);
     }
-    if (quiet)
-        fclose(quiet);
+    progress->silent = false;
     if (w.quit)
         fprintf(stderr, "evlab grade: stopped watching; the tests go on, the table follows\n");
     pthread_join(thread, NULL);

@@ -13,6 +13,8 @@
  */
 #include "grade_server.h"
 
+#include "grade/sandbox.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -125,16 +127,8 @@ static void remember(struct grade_server *srv)
 
 const char *grade_describe_status(int wait_status, char *buf, size_t cap)
 {
-    if (WIFSIGNALED(wait_status)) {
-        int sig = WTERMSIG(wait_status);
-        const char *abbrev = sigabbrev_np(sig);
-        snprintf(buf, cap, "crashed with SIG%s (%s)", abbrev ? abbrev : "?", strsignal(sig));
-    } else if (WIFEXITED(wait_status)) {
-        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(wait_status));
-    } else {
-        snprintf(buf, cap, "ended with wait status 0x%x", wait_status);
-    }
-    return buf;
+    /* The grader words its own verdicts the same way (lib/grade/sandbox.c). */
+    return sandbox_describe_status(wait_status, buf, cap);
 }
 
 /* Reads the first stdout line of the child within the deadline.  Returns

@@ -15,6 +15,8 @@
  */
 #include "grade_test.h"
 
+#include "common/clock.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -78,17 +80,13 @@ void grade_at_end(void (*fn)(void *arg), void *arg)
 
 uint64_t grade_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return clock_now_ns() / 1000000u;
 }
 
 void grade_sleep_ms(int ms)
 {
-    struct timespec left = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-    /* nanosleep writes the time still left when a signal interrupts it. */
-    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
-    }
+    if (ms > 0)
+        clock_sleep_ms((uint32_t)ms);
 }
 
 uint64_t grade_rand(struct grade_ctx *ctx)

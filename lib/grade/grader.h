@@ -90,7 +90,8 @@ struct grader_options {
     bool with_kept;
     int jobs;                          /* parallel tests (>= 1) */
     const char *probe_name;            /* EVLAB_PROBE_NAME for the tests (--watch), or NULL */
-    /* Called after each step, for the progress line (may be NULL). */
+    /* Called when a step starts ("running NAME") and ends, for the
+     * progress line (may be NULL; called from several threads, one at a time). */
     void (*progress)(void *arg, const char *exercise, const char *what, int done, int total);
     void *progress_arg;
     bool keep_temp;                    /* leave the staged folders (debugging) */

@@ -490,6 +490,15 @@ static void run_range(struct run_state *st, size_t from, size_t to, int jobs, ta
 static void test_task(struct run_state *st, size_t index, int slot)
 {
     const struct test_job *tj = &st->tests[index];
+    {
+        /* Say what starts, for the progress line and --watch's status bar. */
+        const struct grader_exercise_result *res = st->jobs[tj->exercise].result;
+        char what[200];
+        snprintf(what, sizeof what, "running %s", res->tests[tj->test].name);
+        pthread_mutex_lock(&st->lock);
+        progress(st, res->exercise.name, what);
+        pthread_mutex_unlock(&st->lock);
+    }
     run_one_test(st, tj, slot);
     pthread_mutex_lock(&st->lock);
     st->done++;
