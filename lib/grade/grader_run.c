@@ -26,12 +26,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "grade/grader_stage.h"
+#include "probe/probe_layout.h"
+#include "probe/probe_reader.h"
 #include "grade/sandbox.h"
 
 /* Limits of one build and of one test (see sandbox.h for each). */
@@ -546,6 +549,28 @@ static void keep_only(struct grader_exercise_result *res, const char *name)
     res->test_count = k;
 }
 
+/* A student's server killed at the end of its test cannot remove its
+ * instrumentation segment (/dev/shm/evlab.NAME).  Hundreds of graded
+ * submissions would pile them up, so the grader removes the segments of
+ * dead servers with the names graded programs use (exNN-PID, or the
+ * --watch name grade-NN-PID), and leaves every other segment alone. */
+static void clean_student_segments(void)
+{
+    struct probe_info found[256];
+    int n = probe_list(found, 256);
+    for (int i = 0; i < n && i < 256; i++) {
+        const char *name = found[i].name;
+        bool graded = (strncmp(name, "ex", 2) == 0 && name[2] >= '0' && name[2] <= '9' &&
+                       name[3] >= '0' && name[3] <= '9' && name[4] == '-') ||
+                      strncmp(name, "grade-", 6) == 0;
+        if (!graded || found[i].alive)
+            continue;
+        char shm_name[PROBE_NAME_MAX + 16];
+        probe_segment_shm_name(shm_name, sizeof shm_name, name);
+        shm_unlink(shm_name);
+    }
+}
+
 int grader_run(const struct grader_options *o, struct grader_results *results)
 {
     memset(results, 0, sizeof *results);
@@ -654,6 +679,7 @@ int grader_run(const struct grader_options *o, struct grader_results *results)
     results->seconds = (double)(clock_now_ns() - start) / 1e9;
     free(st.tests);
     free(jobs);
+    clean_student_segments();
     if (!o->keep_temp)
         grader_stage_remove(tmp);
     else

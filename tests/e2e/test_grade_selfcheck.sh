@@ -73,7 +73,8 @@ if part course && [ -n "$(numbers_in "$root/exercises")" ]; then
     for n in $(numbers_in "$root/exercises/solutions"); do
         ls "$root"/exercises/$n-*/exercise.conf >/dev/null 2>&1 && nums="$nums $n"
     done
-    grade course-solutions 600 $nums --dir "$root/exercises/solutions" && judge course-solutions full
+    # With the kept tests too: the reference solutions must pass those as well.
+    grade course-solutions 600 $nums --kept --dir "$root/exercises/solutions" && judge course-solutions full
     # A starter fails its tests anyway: more workers only make that faster.
     grade course-starters 600 $nums --jobs 4 && judge course-starters starter
 fi
