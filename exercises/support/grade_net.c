@@ -202,6 +202,22 @@ size_t grade_recv_line(int fd, char *buf, size_t cap, int timeout_ms)
     return got > 0 && buf[got - 1] == '\n' ? got : 0;
 }
 
+void grade_expect_line(struct grade_ctx *ctx, int fd, const char *want, int timeout_ms,
+                       const char *input)
+{
+    char line[4096];
+    size_t n = grade_recv_line(fd, line, sizeof line, timeout_ms);
+    if (n == strlen(want) && memcmp(line, want, n) == 0)
+        return;
+    char q_want[600], q_got[600];
+    grade_quote(want, strlen(want), q_want, sizeof q_want);
+    if (n == 0 && line[0] == '\0')
+        grade_fail(ctx, "the server answers with the expected line", q_want, input,
+                   "no complete line within %d ms", timeout_ms);
+    grade_fail(ctx, "the server answers with the expected line", q_want, input, "%s",
+               grade_quote(line, strlen(line), q_got, sizeof q_got));
+}
+
 void grade_close_with_reset(int fd)
 {
     struct linger lg = { .l_onoff = 1, .l_linger = 0 };

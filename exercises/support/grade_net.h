@@ -46,6 +46,11 @@ size_t grade_recv_until_close(int fd, void *buf, size_t cap, int timeout_ms, boo
  * protocol lines, not bulk data. */
 size_t grade_recv_line(int fd, char *buf, size_t cap, int timeout_ms);
 
+/* Reads one line within timeout_ms and fails the test unless it equals
+ * `want` (with its '\n'); `input` says what was sent, for the message. */
+void grade_expect_line(struct grade_ctx *ctx, int fd, const char *want, int timeout_ms,
+                       const char *input);
+
 void grade_close_with_reset(int fd);                          /* SO_LINGER 0: RST */
 void grade_set_rcvbuf(int fd, int bytes);
 void grade_set_sndbuf(int fd, int bytes);

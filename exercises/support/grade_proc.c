@@ -253,6 +253,15 @@ const char *grade_proc_wait_call(pid_t pid)
     return unknown;
 }
 
+bool grade_proc_is_event_wait(const char *call)
+{
+    /* grade_proc_wait_call() already folds the variants into these. */
+    return call != NULL && (strcmp(call, "poll") == 0 || strcmp(call, "epoll_wait") == 0 ||
+                            strcmp(call, "select") == 0 || strcmp(call, "ppoll") == 0 ||
+                            strcmp(call, "epoll_pwait") == 0 || strcmp(call, "epoll_pwait2") == 0 ||
+                            strcmp(call, "pselect6") == 0);
+}
+
 int grade_proc_wait_open_fds(pid_t pid, int want, int timeout_ms)
 {
     uint64_t deadline = grade_now_ms() + (uint64_t)timeout_ms;

@@ -28,6 +28,9 @@ uint64_t grade_proc_cpu_ns(pid_t pid);                        /* utime+stime of 
  * Returns a static string or a buffer overwritten by the next call. */
 const char *grade_proc_wait_call(pid_t pid);
 long     grade_proc_rss_kib(pid_t pid);
+/* True for the calls an event loop waits in: poll/ppoll, epoll_wait and
+ * its p-variants, select/pselect (the names grade_proc_wait_call() gives). */
+bool     grade_proc_is_event_wait(const char *call);
 
 /* Polls until grade_proc_open_fds(pid) <= want or timeout_ms passes;
  * returns the last count (servers close descriptors a moment after the

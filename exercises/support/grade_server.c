@@ -14,6 +14,7 @@
 #include "grade_server.h"
 
 #include "grade/sandbox.h"
+#include "probe/probe_layout.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +57,16 @@ static bool reap(struct grade_server *srv, bool block)
     return r < 0;   /* not our child any more: treat as gone */
 }
 
+/* Removes the dead server's segment (a no-op when it removed it itself). */
+static void unlink_segment(const struct grade_server *srv)
+{
+    if (srv->probe_name[0] == '\0')
+        return;
+    char shm_name[PROBE_NAME_MAX + 16];
+    probe_segment_shm_name(shm_name, sizeof shm_name, srv->probe_name);
+    shm_unlink(shm_name);
+}
+
 static void forget(struct grade_server *srv)
 {
     for (int i = 0; i < GRADE_SERVER_MAX; i++)
@@ -68,6 +81,7 @@ static void kill_quietly(struct grade_server *srv)
         kill(srv->pid, SIGKILL);
         reap(srv, true);
     }
+    unlink_segment(srv);
     if (srv->stdout_fd >= 0) {
         close(srv->stdout_fd);
         srv->stdout_fd = -1;
@@ -193,6 +207,9 @@ void grade_server_start_program(struct grade_ctx *ctx, struct grade_server *srv,
         grade_fail(ctx, "the test can start your server", "fork succeeds", NULL,
                    "fork: %s", strerror(errno));
     if (pid == 0) {
+        /* If the test process dies without stopping it (killed by hand,
+         * say), the server goes too instead of living on as an orphan. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(out[1], STDOUT_FILENO);
         execv(program, (char *const *)argv);
         fprintf(stderr, "cannot run %s: %s\n", program, strerror(errno));
@@ -200,6 +217,13 @@ void grade_server_start_program(struct grade_ctx *ctx, struct grade_server *srv,
     }
     close(out[1]);
     srv->pid = pid;
+    /* The name the starter code publishes under: the grader's (--watch)
+     * or exNN-PID. */
+    const char *probe_env = getenv("EVLAB_PROBE_NAME");
+    if (probe_env && probe_env[0])
+        snprintf(srv->probe_name, sizeof srv->probe_name, "%s", probe_env);
+    else
+        snprintf(srv->probe_name, sizeof srv->probe_name, "ex%s-%d", ctx->exercise, (int)pid);
     srv->stdout_fd = out[0];
     remember(srv);
 
@@ -291,6 +315,7 @@ void grade_server_stop(struct grade_ctx *ctx, struct grade_server *srv)
             reap(srv, true);
         }
     }
+    unlink_segment(srv);
     if (srv->stdout_fd >= 0) {
         close(srv->stdout_fd);
         srv->stdout_fd = -1;

@@ -11,6 +11,10 @@
  * reaches it even if the test itself hangs; a server still running when
  * the test ends or fails is stopped by the test's cleanup (grade_at_end).
  *
+ * A server that is stopped or killed cannot always remove its
+ * instrumentation segment (/dev/shm/evlab.NAME, tens of MiB): stop() and
+ * the end-of-test cleanup remove it once the server is dead.
+ *
  * The caller owns the struct; start() fills every field.  After start(),
  * set allow_crash if the test expects the server to die.  stdout_fd is
  * the read end of the server's stdout (the pipe holds 1 MiB, so a chatty
@@ -33,6 +37,7 @@ struct grade_server {
     /* Filled when the server is found dead (by alive() or stop()). */
     bool exited;
     int wait_status;      /* as from waitpid() */
+    char probe_name[64];  /* the name it publishes under (EVLAB_PROBE_NAME or exNN-PID) */
 };
 
 /* Starts the student's program; fails the test with a clear message if it
