@@ -369,6 +369,17 @@ int cmd_grade(int argc, char **argv)
     if (rc != 0)
         return 1;
 
+    if (a.options.test_name) {
+        size_t found = 0;
+        for (size_t i = 0; i < results.count; i++)
+            found += results.exercises[i].test_count;
+        if (found == 0) {
+            fprintf(stderr, "evlab grade: no test named '%s' (evlab grade --list shows them)\n",
+                    a.options.test_name);
+            grader_results_free(&results);
+            return 1;
+        }
+    }
     if (a.options.list_only) {
         grader_report_list(&results, stdout);
         grader_results_free(&results);

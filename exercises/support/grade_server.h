@@ -15,6 +15,10 @@
  * instrumentation segment (/dev/shm/evlab.NAME, tens of MiB): stop() and
  * the end-of-test cleanup remove it once the server is dead.
  *
+ * Call start() from the thread that will also stop the server (the
+ * test's main thread, normally): the server is tied to that thread and
+ * killed if it ends (PR_SET_PDEATHSIG).
+ *
  * The caller owns the struct; start() fills every field.  After start(),
  * set allow_crash if the test expects the server to die.  stdout_fd is
  * the read end of the server's stdout (the pipe holds 1 MiB, so a chatty

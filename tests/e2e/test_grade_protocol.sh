@@ -61,5 +61,25 @@ check "cmocka pass exits 0" bash -c "cd '$sums' && build/tests --run test_sum_ra
 check "cmocka --run-all on the starter fails" bash -c "! (cd '$sum' && build/tests --run-all >/dev/null 2>&1)"
 check "cmocka --run-all on the solution passes" bash -c "cd '$sums' && build/tests --run-all >/dev/null 2>&1"
 
+# The evlab grade command line: usage errors exit 2 with one line naming
+# the problem; an unknown exercise or test exits 1 and says so.
+evlab=${EVLAB_BIN:-$root/evlab}
+status_of() { "$@" >/dev/null 2>&1; echo $?; }
+fx=(--exercises "$fixture/exercises")
+check "grade --help: exit 0" test "$(status_of "$evlab" grade --help)" = 0
+check "grade --bogus: exit 2" test "$(status_of "$evlab" grade --bogus)" = 2
+check "grade --bogus: names it" bash -c "'$evlab' grade --bogus 2>&1 | head -1 | grep -q -- --bogus"
+check "grade --format xml: exit 2" test "$(status_of "$evlab" grade --format xml)" = 2
+check "grade 3x: exit 2" test "$(status_of "$evlab" grade 3x)" = 2
+check "grade --dir missing: exit 2" test "$(status_of "$evlab" grade --dir /nonexistent/$$)" = 2
+check "grade --watch without one NN: exit 2" test "$(status_of "$evlab" grade --watch)" = 2
+check "grade 99: exit 1, says so" bash -c "'$evlab' grade 99 ${fx[*]} 2>&1 | grep -q 'no exercise 99'"
+check "grade --test nosuch: says so" \
+    bash -c "'$evlab' grade 02 ${fx[*]} --test nosuch 2>&1 | grep -q \"no test named 'nosuch'\""
+check "grade --test NAME runs that test only" \
+    bash -c "'$evlab' grade 02 ${fx[*]} --dir '$fixture/solutions' --test test_sum_small 2>/dev/null | grep -c '^  PASS' | grep -qx 1"
+check "grade --list: points per exercise" \
+    bash -c "'$evlab' grade --list ${fx[*]} 2>/dev/null | grep -qx \$'02-sum\t10\t3\tSum of an array (grader fixture)'"
+
 echo "$fails failed"
 [ "$fails" = 0 ]
