@@ -89,11 +89,14 @@ static char *dup_printf(const char *fmt, ...)
     return s;
 }
 
-/* The compiler's first errors: from the first line that mentions an
- * error, GRADER_COMPILER_LINES lines. */
+/* The compiler's first errors: from the first line with "error:" (a
+ * compiler or linker message; else any mention of an error),
+ * GRADER_COMPILER_LINES lines. */
 static char *first_errors(const char *output)
 {
-    const char *start = strstr(output, "error");
+    const char *start = strstr(output, "error:");
+    if (start == NULL)
+        start = strstr(output, "error");
     if (start == NULL)
         start = output;
     while (start > output && start[-1] != '\n')
