@@ -40,7 +40,8 @@ static const char grade_usage[] =
     "  --test NAME      run only this test\n"
     "  --seed S         seed for the tests' random inputs (default 1)\n"
     "  --format F       text (default), gradescope (results.json) or junit\n"
-    "  --output FILE    write the gradescope/junit report there (default stdout)\n"
+    "  --output FILE    write the report there (default stdout; with gradescope\n"
+    "                   or junit the table still goes to stdout)\n"
     "  --kept           also run the tests kept from students (exercises/kept)\n"
     "  --watch          run the tests one by one and show your server live\n"
     "                   (evlab view) while they run; q stops watching\n"
@@ -387,7 +388,7 @@ int cmd_grade(int argc, char **argv)
     }
     bool text = strcmp(a.format, "text") == 0;
     FILE *out = stdout;
-    if (!text && a.output) {
+    if (a.output) {
         out = fopen(a.output, "w");
         if (out == NULL) {
             fprintf(stderr, "evlab grade: cannot write %s: %s\n", a.output, strerror(errno));
@@ -397,7 +398,9 @@ int cmd_grade(int argc, char **argv)
     }
     int written = 0;
     if (text) {
-        grader_report_text(&results, stdout, isatty(STDOUT_FILENO));
+        grader_report_text(&results, out, out == stdout && isatty(STDOUT_FILENO));
+        if (out != stdout && fclose(out) != 0)
+            written = -errno;
     } else {
         /* The table for the person watching, the file for the platform. */
         grader_report_text(&results, out == stdout ? stderr : stdout, false);

@@ -149,6 +149,20 @@ static void test_privileges_dropped(void **state)
     sandbox_result_free(&r);
 }
 
+/* An endless loop is stopped by the CPU limit long before the wall one. */
+static void test_cpu_limit(void **state)
+{
+    (void)state;
+    struct sandbox_limits lim = everyday;
+    lim.cpu_s = 1;
+    struct sandbox_result r = run_sh("while :; do :; done", &lim, NULL);
+    assert_false(r.timed_out);
+    assert_true(WIFSIGNALED(r.wait_status));
+    assert_true(WTERMSIG(r.wait_status) == SIGXCPU || WTERMSIG(r.wait_status) == SIGKILL);
+    assert_true(r.cpu_s >= 0.9);
+    sandbox_result_free(&r);
+}
+
 /* A fork bomb in the child is contained by the process limit (the uid
  * of its own makes RLIMIT_NPROC count for root too): the shell's forks
  * start failing, it ends or the wall limit ends it, and nothing of it
@@ -184,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_extra_env),
         cmocka_unit_test(test_limits_applied),
         cmocka_unit_test(test_privileges_dropped),
+        cmocka_unit_test(test_cpu_limit),
         cmocka_unit_test(test_fork_bomb_contained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
