@@ -10,6 +10,9 @@
 #   make fuzz       the request parser under libFuzzer for FUZZ_S seconds
 #   make soak       every model under load and hostile clients for SOAK_S s
 #   make bench-core the server core's costs, side by side with nginx
+#   make grade      grade every exercise in exercises/ (GRADE_ARGS="03 --kept" ...)
+#   make handout    the student tarball  (build/handout/evlab-handout.tar.gz)
+#   make gradescope the Gradescope autograder zip (EXERCISES="03" for one exercise)
 #
 # Every variant builds into its own folder under build/, so a sanitizer
 # build never mixes objects with a normal one.
@@ -122,6 +125,18 @@ check-tsan:
 
 demo: all
 	./evlab demo
+
+# Graded exercises (exercises/README.md).  The exercises link
+# build/release/libevlab.a, which `all` builds.
+.PHONY: grade handout gradescope
+grade: all
+	./evlab grade $(GRADE_ARGS)
+
+handout: all
+	scripts/handout.sh
+
+gradescope: all
+	scripts/gradescope/make_bundle.sh build/gradescope/evlab-autograder.zip "$(EXERCISES)"
 
 bench: all
 	./evlab bench

@@ -20,5 +20,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_lesson(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_grade(int argc, char **argv);
 
 #endif

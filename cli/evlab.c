@@ -29,6 +29,7 @@ static const struct command commands[] = {
     { "record", cmd_record, "record running servers to a file (replay, trace)" },
     { "trace", cmd_trace, "convert a recording to Chrome trace JSON (Perfetto)" },
     { "bench", cmd_bench, "sweep models x connections x workloads, write CSV/SVG" },
+    { "grade", cmd_grade, "build and grade exercises: a table, Gradescope JSON or JUnit" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
