@@ -182,7 +182,7 @@ static int list_lessons(const char *dir)
     struct lesson_scenario *scenario = malloc(sizeof *scenario);
     if (scenario == NULL)
         return 1;
-    printf("Lessons (%s; play one with: evlab lesson NN):\n\n", dir);
+    printf("Lessons in %s/ (play one with: evlab lesson NN):\n\n", dir);
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX], err[512] = "path too long";
@@ -192,7 +192,9 @@ static int list_lessons(const char *dir)
             bad++;
             continue;
         }
-        printf("  %02d  %-44s %s\n", scenario->number, scenario->title, scenario->summary);
+        /* Title and summary on lines of their own: titles vary in length and
+         * a column would wrap on a projector's narrow terminal. */
+        printf("  %02d  %s\n      %s\n", scenario->number, scenario->title, scenario->summary);
     }
     free(scenario);
     return bad > 0 ? 1 : 0;
