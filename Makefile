@@ -106,7 +106,10 @@ $(OUT)/bench/%: bench/%.c $(LIB_A)
 
 bench-tools: $(BENCH_BINS)
 
+# The plain build also links ./evlab, so what the README says to type after
+# `make test` works (a sanitizer or probes-off build leaves it alone).
 tests-build: check-deps $(EVLAB) $(TEST_BINS)
+	$(if $(SAN)$(filter 0,$(PROBES)),,@ln -sf $(EVLAB) evlab)
 
 # TESTS=name,name runs only those; the runner puts each test binary under
 # a time limit and prints "N passed, N failed" at the end.

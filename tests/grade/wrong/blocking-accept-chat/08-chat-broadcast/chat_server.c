@@ -238,7 +238,7 @@ int main(int argc, char **argv)
         return 1;
     }
     signal_loop = server.loop;
-    loop_wakeup_init(server.loop, on_wakeup, &server);
+    loop_set_wakeup_handler(server.loop, on_wakeup, &server);
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
