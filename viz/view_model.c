@@ -105,7 +105,12 @@ static void frame_from_snapshot(const struct view_tracker *tracker,
         if (info->state == PROBE_STATE_HANDLER)
             ring->handler = (struct view_ring_handler){
                 .active = true, .route = info->route, .fd = info->fd, .start_ns = info->since_ns };
-        else if (info->state == PROBE_STATE_BLOCKED && tracker->handlers[info->ring].active &&
+        /* The events say which handler it entered; the ring's own flag,
+         * read with the state, says whether it is still inside: the view
+         * may not yet have drained the HANDLER_END of a handler that just
+         * returned to poll(). */
+        else if (info->state == PROBE_STATE_BLOCKED && !info->outside_handler &&
+                 tracker->handlers[info->ring].active &&
                  tracker->handlers[info->ring].start_ns <= info->since_ns)
             ring->handler = tracker->handlers[info->ring];
         frame->threads[frame->thread_count++] = (struct frame_thread){

@@ -241,6 +241,7 @@ static void thread_info_fill(const struct probe_ring *ring, int index,
     probe_state_unpack(atomic_load_explicit(&ring->state, relaxed), out);
     out->since_ns = atomic_load_explicit(&ring->since_ns, relaxed);
     out->events_written = atomic_load_explicit(&ring->head, relaxed);
+    out->outside_handler = atomic_load_explicit(&ring->in_handler, relaxed) == 0;
 }
 
 int probe_reader_snapshot(struct probe_reader *reader, struct probe_snapshot *out)

@@ -65,6 +65,10 @@ struct probe_thread_info {
     int32_t fd;                   /* connection, when known; else -1 */
     uint64_t since_ns;            /* when it entered this state */
     uint64_t events_written;      /* total ever written to its ring */
+    bool outside_handler;         /* the writer's own flag, read now, says it
+                                     is in no handler (newer than any event a
+                                     reader has drained); false when unknown,
+                                     as in a recording */
 };
 
 struct probe_snapshot {

@@ -337,6 +337,33 @@ static void test_blocked_in_a_call_inside_a_handler(void **state)
     assert_non_null(strstr(alert_words(&f->pane), "150 ms"));
 }
 
+/* The view read HANDLER_BEGIN of a /cpu but not yet its HANDLER_END, and
+ * the snapshot shows the loop back in poll(): the ring's own flag, read
+ * with the state, says the handler is over, so nothing is "running". */
+static void test_handler_end_not_yet_drained(void **state)
+{
+    struct fixture *f = *state;
+    tracker_start(f, "loop");
+    struct probe_event_record events[] = {
+        event(T0, PROBE_EV_HANDLER_BEGIN, 0, 17, ROUTE_CPU, 0),
+    };
+    view_tracker_add_events(&f->tracker, events, 1, 0);
+    snapshot_reset(&f->snap, T0 + 250 * MS);
+    add_thread(&f->snap, 0, 42, "loop", PROBE_STATE_BLOCKED, PROBE_CALL_POLL, 0, -1, T0 + 240 * MS);
+    f->snap.threads[0].outside_handler = true;
+    view_tracker_add_snapshot(&f->tracker, &f->snap, -1);
+    view_build_live(&f->tracker, NULL, &f->options, &f->pane);
+    assert_false(f->pane.handler_running);
+    assert_int_equal(f->pane.alert, VIEW_ALERT_NONE);
+    assert_false(pane_text_contains(&f->pane, "LOOP BLOCKED"));
+
+    /* Without the flag (a recording has none) the events decide, as before. */
+    f->snap.threads[0].outside_handler = false;
+    view_tracker_add_snapshot(&f->tracker, &f->snap, -1);
+    view_build_live(&f->tracker, NULL, &f->options, &f->pane);
+    assert_true(f->pane.handler_running);
+}
+
 static void test_loop_waiting_in_poll_is_not_blocked(void **state)
 {
     struct fixture *f = *state;
@@ -671,6 +698,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads_pane_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_alert_only_past_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_in_a_call_inside_a_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handler_end_not_yet_drained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_waiting_in_poll_is_not_blocked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_slow_handler_is_not_red, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_server_blocked_on_one_client, setup,
