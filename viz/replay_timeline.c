@@ -115,15 +115,6 @@ void replay_step_event(const struct replay_source *source, struct replay_positio
         stand_on(events, pos, at > 0 ? at - 1 : 0);
 }
 
-/* The kind of event that starts a turn on this server. */
-static uint16_t turn_kind(const struct probe_event_record *events, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (events[i].kind == PROBE_EV_POLL_RETURN)
-            return PROBE_EV_POLL_RETURN;
-    return PROBE_EV_HANDLER_BEGIN;
-}
-
 void replay_step_turn(const struct replay_source *source, struct replay_position *pos,
                       int direction)
 {
@@ -131,7 +122,7 @@ void replay_step_turn(const struct replay_source *source, struct replay_position
     const struct probe_event_record *events = replay_source_events(source, pos->focus, &n);
     if (n == 0)
         return;
-    uint16_t kind = turn_kind(events, n);
+    uint16_t kind = replay_source_turn_kind(source, pos->focus);
     bool any;
     size_t at = current_event(events, n, pos, &any);
     if (direction > 0) {

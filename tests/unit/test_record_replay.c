@@ -7,7 +7,8 @@
  *
  * Covered: stepping back is exact — the pane at every event, reached
  * going forward, going backward and by a fresh replay that jumps straight
- * there, is byte for byte the same (across tracker checkpoints); loop
+ * there, is byte for byte the same (across tracker checkpoints, and
+ * around the checkpoints of the events' fold in a longer recording); loop
  * turns step from one "poll() returned" to the next both ways; the one
  * blocked-loop moment is found, jumped to from either side, and its pane
  * says LOOP BLOCKED for about 300 ms; speeds scale time; seeking clamps
@@ -34,6 +35,9 @@
 #define T0 (10000 * MS)            /* the recorder attaches here */
 #define TURNS 130                  /* one every 50 ms: 6.5 s, 65 snapshots */
 #define BLOCKED_TURN 60
+#define EVENTS_PER_TURN 10         /* 12 in the blocked turn */
+/* Enough turns for the events to span three fold checkpoints. */
+#define LONG_TURNS (2 * REPLAY_FOLD_CHECKPOINT_EVENTS / EVENTS_PER_TURN + 100)
 
 static char path[96];
 
@@ -91,14 +95,17 @@ static void snapshot(struct record_writer *writer, uint64_t t, int64_t requests)
     free(snap);
 }
 
-/* Writes the scenario; events and snapshots interleaved as a recorder
- * writes them (events drained every 10 ms, a snapshot every 100 ms). */
-static size_t write_recording(void)
+/* Writes the scenario of `turns` turns; events and snapshots interleaved
+ * as a recorder writes them (events drained every 10 ms, a snapshot
+ * every 100 ms). */
+static size_t write_turns(int turns)
 {
-    static struct probe_event_record events[TURNS * 14];
+    struct probe_event_record *events = calloc((size_t)turns * (EVENTS_PER_TURN + 2),
+                                               sizeof *events);
+    assert_non_null(events);
     size_t n = 0;
     uint64_t t = T0;
-    for (int i = 0; i < TURNS; i++)
+    for (int i = 0; i < turns; i++)
         t = turn(events, &n, t, i == BLOCKED_TURN);
     uint64_t end = t;
 
@@ -123,7 +130,13 @@ static size_t write_recording(void)
     }
     assert_int_equal(written, n);
     assert_int_equal(record_writer_close(writer, end + 100 * MS, err, sizeof err), 0);
+    free(events);
     return n;
+}
+
+static size_t write_recording(void)
+{
+    return write_turns(TURNS);
 }
 
 static int setup(void **state)
@@ -224,6 +237,54 @@ static void test_stepping_back_is_exact(void **state)
     }
     replay_source_close(fresh);
     free(forward);
+    replay_source_close(source);
+}
+
+/* Around each fold checkpoint (replay_source.h), a picture is rebuilt
+ * from different folds depending on the way there: stepping forward goes
+ * on from the previous picture's fold (which began at the checkpoint
+ * before), stepping back restores the checkpoint and folds the events
+ * after it, and so does a fresh replay.  All three give the same pane. */
+static void test_exact_across_fold_checkpoints(void **state)
+{
+    (void)state;
+    size_t n = write_turns(LONG_TURNS);
+    assert_true(n > 2 * REPLAY_FOLD_CHECKPOINT_EVENTS);
+    struct replay_source *source = open_source();
+    struct replay_source *fresh = open_source();
+    size_t ignored;
+    const struct probe_event_record *events = replay_source_events(source, 0, &ignored);
+    enum { AROUND = 40 };
+    uint64_t forward[2 * AROUND];
+    for (size_t boundary = REPLAY_FOLD_CHECKPOINT_EVENTS; boundary < n;
+         boundary += REPLAY_FOLD_CHECKPOINT_EVENTS) {
+        size_t first = boundary - AROUND;
+        struct replay_position pos = { .t_ns = events[first].t_ns, .on_event = true,
+                                       .event_index = first };
+        for (size_t i = 0; i < 2 * AROUND; i++) {
+            assert_int_equal(pos.event_index, first + i);
+            forward[i] = pane_hash(source, &pos);
+            replay_step_event(source, &pos, 1);
+        }
+        /* From the far end of the recording, back to the boundary. */
+        struct replay_position end = { .t_ns = events[n - 1].t_ns, .on_event = true,
+                                       .event_index = n - 1 };
+        pane_hash(source, &end);
+        for (size_t i = 2 * AROUND; i-- > 0;) {
+            replay_step_event(source, &pos, -1);
+            assert_int_equal(pos.event_index, first + i);
+            if (pane_hash(source, &pos) != forward[i])
+                fail_msg("event %zu (fold checkpoint at %zu): the pane stepping back differs "
+                         "from the pane stepping forward", first + i, boundary);
+            if (pane_hash(fresh, &pos) != forward[i])
+                fail_msg("event %zu (fold checkpoint at %zu): a fresh replay jumping there "
+                         "shows another pane than stepping", first + i, boundary);
+        }
+        /* Between two events (out of step mode), on both sides. */
+        struct replay_position between = { .t_ns = events[boundary].t_ns + 1 };
+        assert_int_equal(pane_hash(source, &between), pane_hash(fresh, &between));
+    }
+    replay_source_close(fresh);
     replay_source_close(source);
 }
 
@@ -344,6 +405,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stepping_back_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exact_across_fold_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_turns_step_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_moment_found_and_shown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed_and_seek, setup, teardown),
