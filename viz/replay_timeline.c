@@ -151,20 +151,32 @@ uint64_t replay_warning_moment(const struct replay_warning *warning)
     return warning->moment_ns;
 }
 
+bool replay_warning_counts(const struct replay_position *pos,
+                           const struct replay_warning *warning)
+{
+    return !pos->warnings_in_focus || warning->server == pos->focus;
+}
+
 bool replay_jump_warning(const struct replay_source *source, struct replay_position *pos,
                          int direction)
 {
     size_t count;
     const struct replay_warning *warnings = replay_source_warnings(source, &count);
     const struct replay_warning *found = NULL;
+    /* The nearest moment that way: warnings are ordered by when they
+     * began, and a long one can be shown after a shorter one that began
+     * later, so every one is looked at. */
     for (size_t i = 0; i < count; i++) {
-        uint64_t moment = replay_warning_moment(&warnings[i]);
-        if (direction > 0 && moment > pos->t_ns) {
-            found = &warnings[i];
-            break;
-        }
-        if (direction < 0 && moment < pos->t_ns)
-            found = &warnings[i];
+        const struct replay_warning *warning = &warnings[i];
+        uint64_t moment = replay_warning_moment(warning);
+        if (!replay_warning_counts(pos, warning))
+            continue;
+        bool ahead = direction > 0 ? moment > pos->t_ns : moment < pos->t_ns;
+        bool nearer = found == NULL ||
+                      (direction > 0 ? moment < replay_warning_moment(found)
+                                     : moment > replay_warning_moment(found));
+        if (ahead && nearer)
+            found = warning;
     }
     if (found == NULL)
         return false;
