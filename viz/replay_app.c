@@ -89,7 +89,7 @@ static void paint(struct replay_app *app)
     uint64_t start = replay_source_start(app->source);
     double now_s = ((double)pos->t_ns - (double)start) / 1e9;
     double end_s = ((double)replay_source_end(app->source) - (double)start) / 1e9;
-    char top[256], status[320], bottom[256], bar[TIMELINE_BAR_CELLS + 4], where[96] = "";
+    char top[256], status[512], bottom[256], bar[TIMELINE_BAR_CELLS + 4], where[96] = "";
     snprintf(top, sizeof top, " evlab view --replay %s  %zu server%s  budget %s", app->file,
              app->count, app->count == 1 ? "" : "s",
              format_duration(where, sizeof where, app->options.budget_ns));
