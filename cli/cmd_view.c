@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "probe/probe_reader.h"
 #include "view_app.h"
+#include "view_plain.h"
 #include "view_source.h"
 #include "view_terminal.h"
 #include "view_text.h"
@@ -42,7 +43,8 @@ static const char view_usage[] =
     "blocked), what every thread is doing, and the newest events.\n"
     "\n"
     "Keys: q quit, p pause, <- -> space step through recorded events while\n"
-    "paused, tab focus, z zoom, ? help, + - refresh rate.\n"
+    "paused, tab focus, z zoom, + - refresh rate, ? the keys; ? a second time:\n"
+    "the glossary, what every number of the focused pane means for its model.\n"
     "\n"
     "  --budget MS      handler time that counts as blocking (default 10)\n"
     "  --refresh HZ     refreshes per second, 1..60 (default 10)\n"
@@ -53,9 +55,14 @@ static const char view_usage[] =
     "  --duration D     stop after D (e.g. 30s)\n"
     "  --report         on exit, print refreshes/s and events read to stderr\n"
     "  --replay FILE    replay a recording made by 'evlab record' instead\n"
-    "                   (no server needed; keys: ? in the view)\n"
+    "                   (no server needed; keys: ? in the view).  n N jump to\n"
+    "                   the next/previous blocked-loop moment of every server;\n"
+    "                   w keeps them to the focused pane's server (tab picks\n"
+    "                   it), so a blocking server's many do not hide the loop's\n"
     "  --at T           with --replay: start at T seconds into the recording, or\n"
     "                   'blocked' (the first blocked-loop moment), 'blocked:N'\n"
+    "                   (the N-th), 'blocked:SERVER[:N]' (of that server only:\n"
+    "                   a model such as loop, or a name; n N then keep to it)\n"
     "  -h, --help\n";
 
 struct view_args {
@@ -168,28 +175,18 @@ static int find_all_servers(struct view_args *args)
     return 0;
 }
 
-/* One frame of every pane as plain text: "== NAME" then its lines. */
+/* One frame of every pane as plain text (view_plain.h). */
 static void print_plain(struct view_source *source, const struct view_args *args)
 {
-    struct view_pane *pane = malloc(sizeof *pane);
-    struct view_line *lines = malloc(200 * sizeof *lines);
-    if (pane == NULL || lines == NULL) {
-        free(pane);
-        free(lines);
+    size_t count = view_source_count(source);
+    struct view_pane *panes = calloc(count, sizeof *panes);
+    if (panes == NULL)
         return;
-    }
-    for (size_t i = 0; i < view_source_count(source); i++) {
+    for (size_t i = 0; i < count; i++)
         view_build_live(view_source_tracker(source, i), view_source_history(source, i),
-                        &args->app.options, pane);
-        size_t n = view_text_pane(pane, (size_t)args->width, 200, VIEW_CHARSET_ASCII, lines, 200);
-        printf("== %s\n", pane->name);
-        for (size_t j = 0; j < n; j++)
-            printf("%s\n", lines[j].text);
-        printf("\n");
-    }
-    fflush(stdout);
-    free(pane);
-    free(lines);
+                        &args->app.options, &panes[i]);
+    view_plain_print(stdout, panes, count, (size_t)args->width);
+    free(panes);
 }
 
 /* Collects for `ms` milliseconds at the live view's own drain rhythm. */

@@ -20,28 +20,69 @@
 #include "replay_app.h"
 #include "replay_source.h"
 #include "replay_timeline.h"
-#include "view_text.h"
+#include "view_plain.h"
 
-/* --at: "blocked" or "blocked:N" (the N-th blocked-loop moment, from 1),
- * or a time into the recording ("12.5", "12500ms"). */
-static bool parse_at(const struct replay_source *source, const char *text, uint64_t *t_ns)
+/* Whether `word` names server s of the recording: its instrumentation
+ * name or its model ("loop", "blocking", "threads"). */
+static bool server_named(const struct replay_source *source, size_t s, const char *word,
+                         size_t len)
 {
-    size_t count;
-    const struct replay_warning *warnings = replay_source_warnings(source, &count);
-    if (strncmp(text, "blocked", 7) == 0) {
-        uint64_t n = 1;
-        if (text[7] == ':' && !cli_parse_u64(text + 8, 1, 1000000, &n))
+    const struct probe_info *info = replay_source_info(source, s);
+    return (strlen(info->name) == len && strncmp(info->name, word, len) == 0) ||
+           (strlen(info->model) == len && strncmp(info->model, word, len) == 0);
+}
+
+/* --at blocked[:SERVER][:N]: the N-th blocked-loop moment (from 1) of
+ * every server, or of the servers SERVER names (a model or a name). */
+static bool parse_at_blocked(const struct replay_source *source, const char *text,
+                             uint64_t *t_ns, size_t *focus)
+{
+    const char *server = NULL;
+    size_t server_len = 0;
+    uint64_t n = 1;
+    if (*text == ':' && (text[1] < '0' || text[1] > '9')) {
+        server = text + 1;
+        server_len = strcspn(server, ":");
+        if (server_len == 0)
             return false;
-        if (text[7] != ':' && text[7] != '\0')
-            return false;
-        if (n > count) {
-            fprintf(stderr, "evlab view: the recording has %zu blocked-loop moment%s, not %llu\n",
-                    count, count == 1 ? "" : "s", (unsigned long long)n);
-            return false;
-        }
-        *t_ns = replay_warning_moment(&warnings[n - 1]);
-        return true;
+        text = server + server_len;
     }
+    if (*text == ':' && !cli_parse_u64(text + 1, 1, 1000000, &n))
+        return false;
+    if (*text != ':' && *text != '\0')
+        return false;
+    size_t count, seen = 0;
+    const struct replay_warning *warnings = replay_source_warnings(source, &count);
+    bool named = server == NULL;
+    for (size_t s = 0; s < replay_source_count(source) && !named; s++)
+        named = server_named(source, s, server, server_len);
+    if (!named) {
+        fprintf(stderr, "evlab view: no server of the recording is named or runs the model "
+                        "'%.*s'\n", (int)server_len, server);
+        return false;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (server != NULL && !server_named(source, warnings[i].server, server, server_len))
+            continue;
+        if (++seen == n) {
+            *t_ns = replay_warning_moment(&warnings[i]);
+            *focus = warnings[i].server;
+            return true;
+        }
+    }
+    fprintf(stderr, "evlab view: the recording has %zu blocked-loop moment%s%s%.*s, not %llu\n",
+            seen, seen == 1 ? "" : "s", server != NULL ? " of " : "", (int)server_len,
+            server != NULL ? server : "", (unsigned long long)n);
+    return false;
+}
+
+/* --at: blocked[:SERVER][:N], or a time into the recording ("12.5",
+ * "12500ms"). */
+static bool parse_at(const struct replay_source *source, const char *text, uint64_t *t_ns,
+                     size_t *focus)
+{
+    if (strncmp(text, "blocked", 7) == 0)
+        return parse_at_blocked(source, text + 7, t_ns, focus);
     uint64_t offset;
     if (!cli_parse_duration(text, &offset))
         return false;
@@ -55,12 +96,10 @@ static void print_panes_at(struct replay_source *source, const char *file,
 {
     size_t count = replay_source_count(source);
     struct view_pane *panes = calloc(count, sizeof *panes);
-    struct view_line *lines = malloc(200 * sizeof *lines);
-    if (panes == NULL || lines == NULL ||
+    if (panes == NULL ||
         replay_source_build(source, pos->t_ns, pos->focus, false, 0, options, panes) < 0) {
         fprintf(stderr, "evlab view: cannot build the replay of %s\n", file);
         free(panes);
-        free(lines);
         return;
     }
     size_t warnings;
@@ -70,16 +109,8 @@ static void print_panes_at(struct replay_source *source, const char *file,
            file, ((double)pos->t_ns - (double)start) / 1e9,
            (double)(replay_source_end(source) - start) / 1e9, count, count == 1 ? "" : "s",
            warnings, warnings == 1 ? "" : "s");
-    for (size_t i = 0; i < count; i++) {
-        size_t n = view_text_pane(&panes[i], width, 200, VIEW_CHARSET_ASCII, lines, 200);
-        printf("== %s\n", panes[i].name);
-        for (size_t j = 0; j < n; j++)
-            printf("%s\n", lines[j].text);
-        printf("\n");
-    }
-    fflush(stdout);
+    view_plain_print(stdout, panes, count, width);
     free(panes);
-    free(lines);
 }
 
 int cmd_view_replay(const char *file, const char *at, bool plain, size_t width, bool report,
@@ -102,12 +133,16 @@ int cmd_view_replay(const char *file, const char *at, bool plain, size_t width, 
     replay_position_init(source, &pos);
     if (at != NULL) {
         uint64_t t_ns;
-        if (!parse_at(source, at, &t_ns)) {
+        size_t focus = pos.focus;
+        if (!parse_at(source, at, &t_ns, &focus)) {
             replay_source_close(source);
             return cli_usage_error("view", NULL, "--at wants a time (12.5, 1500ms) or "
-                                   "blocked[:N], not '%s'", at);
+                                   "blocked[:SERVER][:N], not '%s'", at);
         }
         replay_seek(source, &pos, t_ns);
+        pos.focus = focus;
+        /* Asked for one server's moments: n N keep to that server. */
+        pos.warnings_in_focus = strncmp(at, "blocked:", 8) == 0 && (at[8] < '0' || at[8] > '9');
     }
     int rc = 0;
     struct replay_app_stats stats = { 0 };

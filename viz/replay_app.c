@@ -38,6 +38,8 @@ static const char replay_help[] =
     "<- ->     one event of the focused pane back / forward\n"
     ", .       one loop turn back / forward\n"
     "N n       previous / next blocked-loop moment\n"
+    "w         n N stop at every server's moments / the focused pane's only\n"
+    "          (tab picks the pane; the bar's ! marks follow)\n"
     "g         seek: type seconds, Enter (Esc cancels)\n"
     "0-9       seek to 0% .. 90%;  Home End: start, end";
 
@@ -48,10 +50,10 @@ struct replay_app {
     struct view_options options;
     unsigned refresh_hz;
     size_t count;
-    bool zoom, help, quit;
+    bool zoom, help, glossary, quit;
     bool seeking;                        /* typing a time after 'g' */
     char seek_text[SEEK_TEXT_MAX];
-    char message[96];                    /* one-off note: "no more blocked moments" */
+    char message[192];                   /* one-off note: "no more blocked moments" */
     struct view_pane *panes;
     struct view_painter *painter;
 };
@@ -69,6 +71,8 @@ static void timeline_bar(const struct replay_app *app, char *out, size_t len)
     size_t count;
     const struct replay_warning *warnings = replay_source_warnings(app->source, &count);
     for (size_t w = 0; w < count; w++) {
+        if (!replay_warning_counts(app->pos, &warnings[w]))
+            continue;
         uint64_t moment = replay_warning_moment(&warnings[w]);
         size_t cell = (size_t)((double)(moment - first) / (double)span * (TIMELINE_BAR_CELLS - 1));
         if (cell < TIMELINE_BAR_CELLS)
@@ -85,7 +89,7 @@ static void paint(struct replay_app *app)
     uint64_t start = replay_source_start(app->source);
     double now_s = ((double)pos->t_ns - (double)start) / 1e9;
     double end_s = ((double)replay_source_end(app->source) - (double)start) / 1e9;
-    char top[256], status[320], bottom[256], bar[TIMELINE_BAR_CELLS + 4], where[96] = "";
+    char top[256], status[512], bottom[256], bar[TIMELINE_BAR_CELLS + 4], where[96] = "";
     snprintf(top, sizeof top, " evlab view --replay %s  %zu server%s  budget %s", app->file,
              app->count, app->count == 1 ? "" : "s",
              format_duration(where, sizeof where, app->options.budget_ns));
@@ -105,10 +109,12 @@ static void paint(struct replay_app *app)
                  "Esc cancel", app->seek_text);
     else
         snprintf(bottom, sizeof bottom, " space play  +/- speed  <- -> event  , . turn  n N "
-                 "blocked  g seek  tab focus  ? help  q quit");
+                 "blocked (%s, w)  g seek  tab focus  ? help  q quit",
+                 pos->warnings_in_focus ? "this pane" : "all");
     struct view_screen screen = {
         .panes = app->panes, .count = app->count, .focus = pos->focus, .zoom = app->zoom,
-        .help = app->help, .top = top, .status = status, .bottom = bottom,
+        .help = app->help, .glossary = app->glossary, .top = top, .status = status,
+        .bottom = bottom,
         .help_extra = replay_help,
     };
     view_paint(app->painter, &screen);
@@ -204,13 +210,20 @@ static void handle_key(struct replay_app *app, int key)
         pos->playing = false;
         replay_step_turn(app->source, pos, -1);
         break;
-    case 'n':
-        if (!replay_jump_warning(app->source, pos, 1))
-            snprintf(app->message, sizeof app->message, "no blocked-loop moment after this");
+    case 'n': case 'N': {
+        int direction = key == 'n' ? 1 : -1;
+        if (!replay_jump_warning(app->source, pos, direction))
+            snprintf(app->message, sizeof app->message, "no blocked-loop moment%s%s %s this",
+                     pos->warnings_in_focus ? " of " : "",
+                     pos->warnings_in_focus ? app->panes[pos->focus].name : "",
+                     direction > 0 ? "after" : "before");
         break;
-    case 'N':
-        if (!replay_jump_warning(app->source, pos, -1))
-            snprintf(app->message, sizeof app->message, "no blocked-loop moment before this");
+    }
+    case 'w': case 'W':
+        pos->warnings_in_focus = !pos->warnings_in_focus;
+        snprintf(app->message, sizeof app->message, "n N: blocked moments of %s%s",
+                 pos->warnings_in_focus ? app->panes[pos->focus].name : "every server",
+                 pos->warnings_in_focus ? " only (tab: another pane)" : "");
         break;
     case 'g': case 'G':
         app->seeking = true;
@@ -231,7 +244,7 @@ static void handle_key(struct replay_app *app, int key)
         app->zoom = !app->zoom;
         break;
     case '?': case 'h':
-        app->help = !app->help;
+        view_help_cycle(&app->help, &app->glossary);
         break;
     default:
         if (key >= '0' && key <= '9')
@@ -250,23 +263,9 @@ int replay_app_run(struct replay_source *source, struct replay_position *pos, co
         .refresh_hz = config->refresh_hz ? config->refresh_hz : VIEW_DEFAULT_REFRESH_HZ,
         .count = replay_source_count(source),
     };
-    app.panes = calloc(app.count, sizeof *app.panes);
-    if (app.panes == NULL) {
-        snprintf(err, err_len, "out of memory");
-        return -ENOMEM;
-    }
-    int rc = view_terminal_init(err, err_len);
-    if (rc < 0) {
-        free(app.panes);
+    int rc = view_painter_open(app.count, &app.panes, &app.painter, err, err_len);
+    if (rc < 0)
         return rc;
-    }
-    app.painter = view_painter_new();
-    if (app.painter == NULL) {
-        view_terminal_restore();
-        free(app.panes);
-        snprintf(err, err_len, "out of memory");
-        return -ENOMEM;
-    }
     uint64_t start = clock_now_ns(), last = start;
     uint64_t frame_ns = 1000 * MS / app.refresh_hz;
     bool dirty = true;
@@ -303,8 +302,6 @@ int replay_app_run(struct replay_source *source, struct replay_position *pos, co
         if (!pos->playing && !dirty)
             dirty = true;                 /* a resize repaints once a second */
     }
-    view_terminal_restore();
-    view_painter_free(app.painter);
-    free(app.panes);
+    view_painter_close(app.panes, app.painter);
     return rc;
 }

@@ -6,9 +6,10 @@
  *
  * Keys: space or p play/pause; + - speed (1/1000x .. 10x); -> <- one event
  * of the focused pane forward/back; . , one loop turn forward/back;
- * n N next/previous blocked-loop moment; g seek (type seconds, Enter);
- * 0-9 seek to 0%..90%; Home End start/end; tab focus; z zoom; ? help;
- * q quit.
+ * n N next/previous blocked-loop moment; w those of every server or of
+ * the focused pane's only; g seek (type seconds, Enter); 0-9 seek to
+ * 0%..90%; Home End start/end; tab focus; z zoom; ? help, twice the
+ * glossary; q quit.
  *
  * Errors: returns 0, or a negative errno when the terminal cannot be used
  * or the file can no longer be read (message in err).  The terminal is

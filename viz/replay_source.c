@@ -9,6 +9,10 @@
  * server is fed every snapshot, exactly as the live view feeds it, and
  * copied every REPLAY_CHECKPOINT_SNAPSHOTS snapshots: those copies are
  * the checkpoints that make a jump backwards as cheap as one forwards.
+ * Once loaded and sorted, each server's events are folded front to back
+ * once (view_replay.h), with a copy of the fold kept every
+ * REPLAY_FOLD_CHECKPOINT_EVENTS events, for the same reason: a picture
+ * then folds only the events since the copy before it.
  *
  * Events from one recorder drain can reach the file a little out of time
  * order across rings (lib/probe/probe_reader.c); each server's array is
@@ -16,6 +20,7 @@
  */
 #include "replay_source.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +48,7 @@ struct checkpoint {
 
 struct replay_server {
     bool known;
+    uint16_t turn_kind;               /* the event that starts a turn here */
     struct record_server header;
     char roles[PROBE_MAX_RINGS][PROBE_ROLE_MAX];
 
@@ -57,6 +63,13 @@ struct replay_server {
 
     struct view_tracker *tracker;     /* the working copy */
     size_t fed;                       /* snapshots it has been fed */
+
+    /* The fold of the events (view_replay.h): folds[k] holds the first
+     * k * REPLAY_FOLD_CHECKPOINT_EVENTS events folded; `fold` is the
+     * working copy, left where the last picture needed it. */
+    struct view_replay *folds;
+    size_t fold_count;
+    struct view_replay *fold;
 };
 
 struct replay_source {
@@ -221,6 +234,34 @@ static int sort_events(struct replay_server *server)
     return 0;
 }
 
+/* Folds the server's events once, front to back, keeping a copy every
+ * REPLAY_FOLD_CHECKPOINT_EVENTS events. */
+static int fold_checkpoints(struct replay_server *server)
+{
+    size_t n = server->event_count;
+    server->fold_count = n / REPLAY_FOLD_CHECKPOINT_EVENTS + 1;
+    server->folds = malloc(server->fold_count * sizeof *server->folds);
+    server->fold = malloc(sizeof *server->fold);
+    if (server->folds == NULL || server->fold == NULL)
+        return -ENOMEM;
+    view_replay_begin(server->events, n, server->fold);
+    for (size_t k = 0; k < server->fold_count; k++) {
+        view_replay_continue(server->fold, server->events, n, k * REPLAY_FOLD_CHECKPOINT_EVENTS);
+        memcpy(&server->folds[k], server->fold, sizeof *server->fold);
+    }
+    return 0;
+}
+
+/* The kind of event that starts a loop turn: "poll() returned" on a
+ * server that has a poll loop, a handler start on the others. */
+static uint16_t find_turn_kind(const struct replay_server *server)
+{
+    for (size_t i = 0; i < server->event_count; i++)
+        if (server->events[i].kind == PROBE_EV_POLL_RETURN)
+            return PROBE_EV_POLL_RETURN;
+    return PROBE_EV_HANDLER_BEGIN;
+}
+
 /* --- Blocked-loop moments ------------------------------------------------ */
 
 struct warning_scan {
@@ -336,8 +377,9 @@ static int load(struct replay_source *source, char *err, size_t err_len)
         struct replay_server *server = &source->servers[s];
         if (!server->known)
             continue;
-        if (sort_events(server) < 0)
+        if (sort_events(server) < 0 || fold_checkpoints(server) < 0)
             return out_of_memory(err, err_len);
+        server->turn_kind = find_turn_kind(server);
         if (server->event_count > 0 && server->events[server->event_count - 1].t_ns > source->end_ns)
             source->end_ns = server->events[server->event_count - 1].t_ns;
     }
@@ -379,6 +421,8 @@ void replay_source_close(struct replay_source *source)
         for (size_t c = 0; c < server->checkpoint_count; c++)
             free(server->checkpoints[c].tracker);
         free(server->checkpoints);
+        free(server->folds);
+        free(server->fold);
         view_tracker_free(server->tracker);
     }
     free(source->warnings);
@@ -413,6 +457,11 @@ const struct probe_event_record *replay_source_events(const struct replay_source
 {
     *count = source->servers[server].event_count;
     return source->servers[server].events;
+}
+
+uint16_t replay_source_turn_kind(const struct replay_source *source, size_t server)
+{
+    return source->servers[server].turn_kind;
 }
 
 const struct replay_warning *replay_source_warnings(const struct replay_source *source,
@@ -478,6 +527,22 @@ static int tracker_seek(struct replay_source *source, struct replay_server *serv
     return 0;
 }
 
+/* Brings the server's working fold to exactly `upto` events: onward from
+ * where it stands when that is fewer than REPLAY_FOLD_CHECKPOINT_EVENTS
+ * events away (stepping forward, playing), otherwise from the nearest
+ * checkpoint at or before `upto` (stepping back, jumping).  Either way at
+ * most REPLAY_FOLD_CHECKPOINT_EVENTS - 1 events are folded. */
+static void fold_seek(struct replay_server *server, size_t upto)
+{
+    struct view_replay *fold = server->fold;
+    if (fold->applied > upto || upto - fold->applied >= REPLAY_FOLD_CHECKPOINT_EVENTS) {
+        size_t k = upto / REPLAY_FOLD_CHECKPOINT_EVENTS;
+        assert(k < server->fold_count);
+        memcpy(fold, &server->folds[k], sizeof *fold);
+    }
+    view_replay_continue(fold, server->events, server->event_count, upto);
+}
+
 /* Events the recording says were lost up to t_ns. */
 static uint64_t lost_until(const struct replay_server *server, uint64_t t_ns)
 {
@@ -504,8 +569,10 @@ int replay_source_build(struct replay_source *source, uint64_t t_ns, size_t focu
             return rc;
         server->tracker->missed = lost_until(server, t_ns);
         bool here = on_event && s == focus && event_index < server->event_count;
-        view_build_step(server->tracker, server->events, server->event_count,
-                        here ? event_index : 0, here, t_ns, options, &panes[s]);
+        size_t index = here ? event_index : 0;
+        fold_seek(server, view_step_upto(server->events, server->event_count, index, here, t_ns));
+        view_build_step_from(server->tracker, server->events, server->event_count, index, here,
+                             t_ns, server->fold, options, &panes[s]);
         /* Between events the title still says how far into this server's
          * recording T is ("STEP 1234/5678": the last event at or before
          * T), where the live step mode says "same instant". */

@@ -11,8 +11,13 @@
  *     REPLAY_CHECKPOINT_SNAPSHOTS snapshots (a checkpoint); going to T
  *     restores the nearest checkpoint at or before T and feeds the few
  *     snapshots after it, decoding them again from the file;
- *   - every recorded event up to T, which view_build_step() folds into
- *     the state of each thread and of the loop's turn (view_replay.h).
+ *   - every recorded event up to T, folded into the state of each thread
+ *     and of the loop's turn (view_replay.h).  The fold is kept the same
+ *     way: a copy every REPLAY_FOLD_CHECKPOINT_EVENTS events, made once
+ *     at open; a picture restores the nearest copy at or before its event
+ *     (or goes on from the previous picture's fold when that is on the
+ *     way) and folds the few events after it, so stepping back costs no
+ *     more than stepping forward however long the recording.
  *
  * The blocked-loop moments (where a handler or a call held a loop or
  * blocking server past the budget) are found once at open, with the same
@@ -43,6 +48,12 @@
  * second, so a jump decodes at most 19 snapshots; about 150 KiB each. */
 #define REPLAY_CHECKPOINT_SNAPSHOTS 20
 
+/* A copy of the events' fold (view_replay.h) every 8192 events, so a
+ * picture folds at most 8191 events wherever it is, instead of every
+ * event from the start: ~8.7 KiB each, about 1 KiB per 1000 events,
+ * against the 32 KiB those events take themselves. */
+#define REPLAY_FOLD_CHECKPOINT_EVENTS 8192
+
 /* One blocked-loop moment: the slice that held the server. */
 struct replay_warning {
     size_t server;
@@ -67,6 +78,10 @@ uint64_t replay_source_end(const struct replay_source *source);
 /* One server's recorded events, in time order. */
 const struct probe_event_record *replay_source_events(const struct replay_source *source,
                                                       size_t server, size_t *count);
+
+/* The event a loop turn starts with on that server: PROBE_EV_POLL_RETURN
+ * for a poll loop, PROBE_EV_HANDLER_BEGIN for the other models. */
+uint16_t replay_source_turn_kind(const struct replay_source *source, size_t server);
 
 /* Blocked-loop moments of every server, ordered by begin_ns. */
 const struct replay_warning *replay_source_warnings(const struct replay_source *source,

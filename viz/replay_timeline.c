@@ -115,15 +115,6 @@ void replay_step_event(const struct replay_source *source, struct replay_positio
         stand_on(events, pos, at > 0 ? at - 1 : 0);
 }
 
-/* The kind of event that starts a turn on this server. */
-static uint16_t turn_kind(const struct probe_event_record *events, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (events[i].kind == PROBE_EV_POLL_RETURN)
-            return PROBE_EV_POLL_RETURN;
-    return PROBE_EV_HANDLER_BEGIN;
-}
-
 void replay_step_turn(const struct replay_source *source, struct replay_position *pos,
                       int direction)
 {
@@ -131,7 +122,7 @@ void replay_step_turn(const struct replay_source *source, struct replay_position
     const struct probe_event_record *events = replay_source_events(source, pos->focus, &n);
     if (n == 0)
         return;
-    uint16_t kind = turn_kind(events, n);
+    uint16_t kind = replay_source_turn_kind(source, pos->focus);
     bool any;
     size_t at = current_event(events, n, pos, &any);
     if (direction > 0) {
@@ -160,20 +151,32 @@ uint64_t replay_warning_moment(const struct replay_warning *warning)
     return warning->moment_ns;
 }
 
+bool replay_warning_counts(const struct replay_position *pos,
+                           const struct replay_warning *warning)
+{
+    return !pos->warnings_in_focus || warning->server == pos->focus;
+}
+
 bool replay_jump_warning(const struct replay_source *source, struct replay_position *pos,
                          int direction)
 {
     size_t count;
     const struct replay_warning *warnings = replay_source_warnings(source, &count);
     const struct replay_warning *found = NULL;
+    /* The nearest moment that way: warnings are ordered by when they
+     * began, and a long one can be shown after a shorter one that began
+     * later, so every one is looked at. */
     for (size_t i = 0; i < count; i++) {
-        uint64_t moment = replay_warning_moment(&warnings[i]);
-        if (direction > 0 && moment > pos->t_ns) {
-            found = &warnings[i];
-            break;
-        }
-        if (direction < 0 && moment < pos->t_ns)
-            found = &warnings[i];
+        const struct replay_warning *warning = &warnings[i];
+        uint64_t moment = replay_warning_moment(warning);
+        if (!replay_warning_counts(pos, warning))
+            continue;
+        bool ahead = direction > 0 ? moment > pos->t_ns : moment < pos->t_ns;
+        bool nearer = found == NULL ||
+                      (direction > 0 ? moment < replay_warning_moment(found)
+                                     : moment > replay_warning_moment(found));
+        if (ahead && nearer)
+            found = warning;
     }
     if (found == NULL)
         return false;

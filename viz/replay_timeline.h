@@ -38,6 +38,10 @@ struct replay_position {
     size_t event_index;       /* in the focused server's events */
     bool playing;
     size_t speed;             /* index into the speed table */
+    /* false: n N jump between the blocked moments of every server;
+     * true: only between those of the focused server (a blocking server
+     * warns at every slow request, which would hide the loop's). */
+    bool warnings_in_focus;
 };
 
 /* At the moment the recorder attached, paused, 1x, first server. */
@@ -60,10 +64,16 @@ void replay_step_event(const struct replay_source *source, struct replay_positio
 void replay_step_turn(const struct replay_source *source, struct replay_position *pos,
                       int direction);
 
-/* Jumps to the next or previous blocked-loop moment (of any server; it
- * becomes the focus).  Returns false when there is none that way. */
+/* Jumps to the nearest blocked-loop moment after (+1) or before (-1) T:
+ * of any server, which then becomes the focus, or with
+ * pos->warnings_in_focus of the focused server only.  Returns false when
+ * there is none that way. */
 bool replay_jump_warning(const struct replay_source *source, struct replay_position *pos,
                          int direction);
+
+/* Whether n N stop at this moment from this position. */
+bool replay_warning_counts(const struct replay_position *pos,
+                           const struct replay_warning *warning);
 
 /* Goes to T (clamped to the recording), out of step mode. */
 void replay_seek(const struct replay_source *source, struct replay_position *pos,

@@ -264,15 +264,7 @@ static void handle_key(struct app *app, int key)
         app->zoom = !app->zoom;
         break;
     case '?': case 'h':
-        /* off -> keys -> glossary of the focused pane -> off */
-        if (app->glossary) {
-            app->glossary = false;
-        } else if (app->help) {
-            app->help = false;
-            app->glossary = true;
-        } else {
-            app->help = true;
-        }
+        view_help_cycle(&app->help, &app->glossary);
         break;
     case '+': case '=':
         if (app->refresh_step + 1 < REFRESH_STEP_COUNT)
@@ -310,23 +302,9 @@ int view_app_run(struct view_source *source, const struct view_app_config *confi
         .count = view_source_count(source),
         .refresh_step = nearest_refresh_step(config->refresh_hz),
     };
-    app.panes = calloc(app.count, sizeof *app.panes);
-    if (app.panes == NULL) {
-        snprintf(err, err_len, "out of memory");
-        return -ENOMEM;
-    }
-    int rc = view_terminal_init(err, err_len);
-    if (rc < 0) {
-        free(app.panes);
+    int rc = view_painter_open(app.count, &app.panes, &app.painter, err, err_len);
+    if (rc < 0)
         return rc;
-    }
-    app.painter = view_painter_new();
-    if (app.painter == NULL) {
-        view_terminal_restore();
-        free(app.panes);
-        snprintf(err, err_len, "out of memory");
-        return -ENOMEM;
-    }
 
     uint64_t start = clock_now_ns();
     paused_total_ns = 0;
@@ -385,9 +363,7 @@ int view_app_run(struct view_source *source, const struct view_app_config *confi
     stats->elapsed_ns = clock_now_ns() - start;
     pause_began_ns = 0;
     paused_total_ns = 0;
-    view_terminal_restore();
-    view_painter_free(app.painter);
+    view_painter_close(app.panes, app.painter);
     frozen_release(&app.frozen);
-    free(app.panes);
     return 0;
 }

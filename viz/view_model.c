@@ -21,6 +21,7 @@
  */
 #include "view_model.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,9 @@ static void frame_from_snapshot(const struct view_tracker *tracker,
 
 /* The step frame: every ring the replay knows about. */
 static void frame_from_replay(const struct view_tracker *tracker, const struct view_replay *replay,
-                              const int64_t *gauges, struct frame *frame)
+                              uint64_t t_ns, const int64_t *gauges, struct frame *frame)
 {
-    frame->t_ns = replay->t_ns;
+    frame->t_ns = t_ns;
     frame->gauges = gauges;
     frame->thread_count = 0;
     for (int r = 0; r < PROBE_MAX_RINGS; r++) {
@@ -512,14 +513,39 @@ static const int64_t *gauges_at(const struct view_tracker *tracker, uint64_t t_n
     return found || oldest == NULL ? best : oldest;
 }
 
+size_t view_step_upto(const struct probe_event_record *events, size_t n, size_t index,
+                      bool has_event, uint64_t t_ns)
+{
+    return has_event ? (index < n ? index + 1 : n) : view_events_until(events, n, t_ns);
+}
+
 void view_build_step(const struct view_tracker *tracker,
                      const struct probe_event_record *events, size_t n,
                      size_t index, bool has_event, uint64_t t_ns,
                      const struct view_options *options, struct view_pane *out)
 {
+    struct view_replay *replay = malloc(sizeof *replay);
+    if (replay == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    view_replay_begin(events, n, replay);
+    view_replay_continue(replay, events, n, view_step_upto(events, n, index, has_event, t_ns));
+    view_build_step_from(tracker, events, n, index, has_event, t_ns, replay, options, out);
+    free(replay);
+}
+
+void view_build_step_from(const struct view_tracker *tracker,
+                          const struct probe_event_record *events, size_t n,
+                          size_t index, bool has_event, uint64_t t_ns,
+                          struct view_replay *replay,
+                          const struct view_options *options, struct view_pane *out)
+{
     memset(out, 0, sizeof *out);
     out->loop_utilisation = -1;
-    size_t upto = has_event ? (index < n ? index + 1 : n) : view_events_until(events, n, t_ns);
+    size_t upto = view_step_upto(events, n, index, has_event, t_ns);
+    /* The caller folded exactly the events this position shows. */
+    assert(replay->applied == upto);
     uint64_t at = has_event && index < n ? events[index].t_ns : t_ns;
 
     const int64_t *gauges = gauges_at(tracker, at);
@@ -532,16 +558,11 @@ void view_build_step(const struct view_tracker *tracker,
     if (!tracker->have_snapshot || tracker->status == VIEW_STATUS_ERROR)
         return;
 
-    struct view_replay *replay = malloc(sizeof *replay);
     struct frame *frame = malloc(sizeof *frame);
-    if (replay == NULL || frame == NULL) {
-        free(replay);
-        free(frame);
+    if (frame == NULL)
         return;
-    }
-    view_replay_run(events, n, upto, &tracker->snap, replay);
-    replay->t_ns = at;
-    frame_from_replay(tracker, replay, gauges, frame);
+    view_replay_fill_silent(replay, events, n, &tracker->snap);
+    frame_from_replay(tracker, replay, at, gauges, frame);
     fill_from_frame(tracker->kind, frame, options, out);
     fill_threads(frame, options, out);
 
@@ -571,6 +592,5 @@ void view_build_step(const struct view_tracker *tracker,
         out->log[i].current = out->step_has_event && e == index;
     }
     out->log_count = count;
-    free(replay);
     free(frame);
 }

@@ -190,4 +190,23 @@ void view_build_step(const struct view_tracker *tracker,
                      size_t index, bool has_event, uint64_t t_ns,
                      const struct view_options *options, struct view_pane *out);
 
+/* How many of events[0..n) the step picture at that position folds in
+ * (the event stood on included; with has_event false, those at or before
+ * t_ns). */
+size_t view_step_upto(const struct probe_event_record *events, size_t n, size_t index,
+                      bool has_event, uint64_t t_ns);
+
+/* view_build_step() without folding from event 0: `replay` already holds
+ * events[0..view_step_upto(...)) folded (view_replay_begin() and
+ * view_replay_continue(), or a saved copy of such a fold), so a caller
+ * that keeps copies of the fold pays only for the events since the
+ * nearest one.  Only the silent threads of *replay change (they are
+ * filled from the tracker's snapshot, view_replay_fill_silent()); the
+ * pane is the one view_build_step() builds, byte for byte. */
+void view_build_step_from(const struct view_tracker *tracker,
+                          const struct probe_event_record *events, size_t n,
+                          size_t index, bool has_event, uint64_t t_ns,
+                          struct view_replay *replay,
+                          const struct view_options *options, struct view_pane *out);
+
 #endif

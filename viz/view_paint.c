@@ -10,6 +10,7 @@
 #include "view_paint.h"
 
 #include <curses.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,51 @@ void view_painter_free(struct view_painter *painter)
         return;
     free(painter->lines);
     free(painter);
+}
+
+int view_painter_open(size_t pane_count, struct view_pane **panes,
+                      struct view_painter **painter, char *err, size_t err_len)
+{
+    *painter = NULL;
+    *panes = calloc(pane_count > 0 ? pane_count : 1, sizeof **panes);
+    if (*panes == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = view_terminal_init(err, err_len);
+    if (rc == 0) {
+        *painter = view_painter_new();
+        if (*painter == NULL) {
+            view_terminal_restore();
+            snprintf(err, err_len, "out of memory");
+            rc = -ENOMEM;
+        }
+    }
+    if (rc < 0) {
+        free(*panes);
+        *panes = NULL;
+    }
+    return rc;
+}
+
+void view_painter_close(struct view_pane *panes, struct view_painter *painter)
+{
+    /* The terminal first: whatever happens next, the user gets it back. */
+    view_terminal_restore();
+    view_painter_free(painter);
+    free(panes);
+}
+
+void view_help_cycle(bool *help, bool *glossary)
+{
+    if (*glossary) {
+        *glossary = false;
+    } else if (*help) {
+        *help = false;
+        *glossary = true;
+    } else {
+        *help = true;
+    }
 }
 
 /* The attributes of a style, in colour or in monochrome. */

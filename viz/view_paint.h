@@ -43,6 +43,19 @@ struct view_painter;
 /* Call after view_terminal_init(). */
 struct view_painter *view_painter_new(void);
 void view_painter_free(struct view_painter *painter);
+
+/* What every full-screen view does first (the live view, the replay):
+ * room for `pane_count` panes (zeroed), the terminal taken over
+ * (view_terminal_init()) and a painter for it.  Returns 0, or a negative
+ * errno with a message in err and nothing left allocated or taken over.
+ * view_painter_close() gives the terminal back and frees all three. */
+int  view_painter_open(size_t pane_count, struct view_pane **panes,
+                       struct view_painter **painter, char *err, size_t err_len);
+void view_painter_close(struct view_pane *panes, struct view_painter *painter);
+
+/* The `?` key: off -> the keys -> the glossary of the focused pane's
+ * model -> off (view_screen's help and glossary). */
+void view_help_cycle(bool *help, bool *glossary);
 void view_paint(struct view_painter *painter, const struct view_screen *screen);
 
 #endif

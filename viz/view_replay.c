@@ -15,6 +15,7 @@
  */
 #include "view_replay.h"
 
+#include <assert.h>
 #include <string.h>
 
 size_t view_events_until(const struct probe_event_record *events, size_t n, uint64_t t_ns)
@@ -39,18 +40,26 @@ static bool changes_state(uint16_t kind)
            kind == PROBE_EV_THREAD_START || kind == PROBE_EV_THREAD_EXIT;
 }
 
+/* The state a ring is in when nothing says otherwise: not started. */
+static void ring_reset(struct view_ring_replay *ring)
+{
+    *ring = (struct view_ring_replay){ .state = PROBE_STATE_EXITED, .fd = -1 };
+}
+
 /* The state of each ring before events[0], worked out backwards from the
  * first thing each ring did in the recording: a BLOCK_END means it was
  * blocked in that call (since t - duration), a HANDLER_END that it was in
- * that handler, a THREAD_START that it did not exist yet. */
+ * that handler, a THREAD_START that it did not exist yet.  Rings that did
+ * nothing that changes state are left reset, marked not from_events. */
 static void replay_infer_start(const struct probe_event_record *events, size_t n,
-                               const struct probe_snapshot *fallback,
                                struct view_replay *out)
 {
-    bool state_known[PROBE_MAX_RINGS] = { false };
+    bool *state_known = out->from_events;
     bool handler_known[PROBE_MAX_RINGS] = { false };
-    for (int r = 0; r < PROBE_MAX_RINGS; r++)
-        out->rings[r] = (struct view_ring_replay){ .state = PROBE_STATE_EXITED, .fd = -1 };
+    for (int r = 0; r < PROBE_MAX_RINGS; r++) {
+        ring_reset(&out->rings[r]);
+        state_known[r] = false;
+    }
 
     for (size_t i = 0; i < n; i++) {
         const struct probe_event_record *ev = &events[i];
@@ -102,16 +111,26 @@ static void replay_infer_start(const struct probe_event_record *events, size_t n
             ring->since_ns = ring->handler.start_ns;
         }
     }
-    /* Threads that did nothing in the recording: the snapshot taken after
-     * it says what they were doing, if they were doing it already. */
+}
+
+void view_replay_fill_silent(struct view_replay *state, const struct probe_event_record *events,
+                             size_t n, const struct probe_snapshot *fallback)
+{
+    /* Start over each time: the previous fallback may have said more
+     * (an fd, a handler) than this one will. */
+    for (int r = 0; r < PROBE_MAX_RINGS; r++)
+        if (!state->from_events[r])
+            ring_reset(&state->rings[r]);
     if (fallback == NULL)
         return;
+    /* The snapshot taken after the recording says what these threads were
+     * doing, if they were doing it already when the recording began. */
     uint64_t start = n > 0 ? events[0].t_ns : fallback->taken_ns;
     for (size_t i = 0; i < fallback->thread_count && i < PROBE_MAX_RINGS; i++) {
         const struct probe_thread_info *info = &fallback->threads[i];
-        if (info->ring < 0 || info->ring >= PROBE_MAX_RINGS || state_known[info->ring])
+        if (info->ring < 0 || info->ring >= PROBE_MAX_RINGS || state->from_events[info->ring])
             continue;
-        struct view_ring_replay *ring = &out->rings[info->ring];
+        struct view_ring_replay *ring = &state->rings[info->ring];
         ring->exists = info->state != PROBE_STATE_EXITED;
         if (info->since_ns <= start) {
             ring->state = info->state;
@@ -228,15 +247,31 @@ static void replay_apply(struct view_replay *out, const struct probe_event_recor
     }
 }
 
+void view_replay_begin(const struct probe_event_record *events, size_t n,
+                       struct view_replay *out)
+{
+    memset(out, 0, sizeof *out);
+    replay_infer_start(events, n, out);
+    out->t_ns = n > 0 ? events[0].t_ns : 0;
+    out->applied = 0;
+}
+
+void view_replay_continue(struct view_replay *state, const struct probe_event_record *events,
+                          size_t n, size_t upto)
+{
+    if (upto > n)
+        upto = n;
+    /* Folding never goes backwards: the caller restores an earlier copy. */
+    assert(state->applied <= upto);
+    for (size_t i = state->applied; i < upto; i++)
+        replay_apply(state, &events[i]);
+    state->applied = upto;
+}
+
 void view_replay_run(const struct probe_event_record *events, size_t n, size_t upto,
                      const struct probe_snapshot *fallback, struct view_replay *out)
 {
-    memset(out, 0, sizeof *out);
-    if (upto > n)
-        upto = n;
-    replay_infer_start(events, n, fallback, out);
-    out->t_ns = n > 0 ? events[0].t_ns : 0;
-    for (size_t i = 0; i < upto; i++)
-        replay_apply(out, &events[i]);
-    out->applied = upto;
+    view_replay_begin(events, n, out);
+    view_replay_fill_silent(out, events, n, fallback);
+    view_replay_continue(out, events, n, upto);
 }

@@ -8,7 +8,9 @@
 # at a blocked moment, in words; bad --at values are refused; in the
 # live replay, n jumps to a blocked moment (LOOP or SERVER BLOCKED on
 # screen), -> and <- step one event forward and back (the event number
-# moves by one each way), . steps a loop turn, space plays, - slows down
+# moves by one each way), . steps a loop turn, w keeps n to the focused
+# pane's server (the loop's moment, with --at blocked:loop as text too),
+# ? twice shows the glossary, space plays, - slows down
 # to 1/1000x, q gives the shell back; --report says what the steps cost.
 #
 # Every wait is bounded; the tmux server runs on its own socket and is
@@ -55,7 +57,13 @@ echo "ok: the demo recorded $(stat -c %s "$work/demo.rec") bytes"
 grep -q 'BLOCKED for' "$work/at.txt" || fail "no blocked alert at the blocked moment: $(cat "$work/at.txt")"
 head -1 "$work/at.txt" | grep -q 'replay of .* at [0-9.]* s of' || fail "no position line"
 echo "ok: --at blocked shows: $(grep -o '[A-Z]* BLOCKED for [0-9.]* [mu]*s' "$work/at.txt" | head -1)"
-for bad in bogus blocked:1000000 -3; do
+# The loop's first blocked moment, skipping the blocking server's.
+"$EVLAB_BIN" view --replay "$work/demo.rec" --once --plain --at blocked:loop >"$work/loop.txt" ||
+    fail "--once --plain --at blocked:loop failed"
+sed -n '/^== demo-loop/,/^$/p' "$work/loop.txt" | grep -q 'LOOP BLOCKED for' ||
+    fail "--at blocked:loop: the loop pane is not blocked: $(cat "$work/loop.txt")"
+echo "ok: --at blocked:loop shows the loop's moment"
+for bad in bogus blocked:1000000 -3 blocked:nosuchserver blocked:loop:x; do
     "$EVLAB_BIN" view --replay "$work/demo.rec" --once --plain --at "$bad" >/dev/null 2>&1
     [ $? = 2 ] || fail "--at $bad was not refused with status 2"
 done
@@ -79,6 +87,27 @@ wait_for 5 eval '[ "$(event_number)" = $((at - 1)) ]' || fail "<- <- did not ste
 screen_has '^>' || screen_has '│>' || screen_has '|>' || fail "no current-event marker in the log"
 $T send-keys -t replay .
 wait_for 5 eval '[ "$(event_number)" != $((at - 1)) ]' || fail ". did not step a turn"
+# w: n N keep to the focused pane's server; tab onto the loop, n finds its moment.
+$T send-keys -t replay w
+wait_for 5 screen_has 'blocked (this pane, w)' || fail "w did not keep n N to the focused pane"
+for _ in 1 2 3; do
+    screen | grep -q 'focus demo-loop' && break
+    $T send-keys -t replay Tab
+    sleep 0.3
+done
+screen_has 'focus demo-loop' || fail "tab did not reach the loop pane"
+$T send-keys -t replay Home n
+wait_for 5 screen_has 'LOOP BLOCKED for' || fail "w, n did not jump to the loop's blocked moment"
+screen_has 'focus demo-loop' || fail "n with w moved the focus off the loop pane"
+$T send-keys -t replay w
+wait_for 5 screen_has 'blocked (all, w)' || fail "w again did not go back to every server"
+# ? the keys, ? again the glossary of the focused pane's model, ? closes.
+$T send-keys -t replay '?'
+wait_for 5 screen_has 'n N stop at every server' || fail "? did not show the replay's keys"
+$T send-keys -t replay '?'
+wait_for 5 screen_has 'What the numbers mean' || fail "? ? did not show the glossary"
+$T send-keys -t replay '?'
+wait_for 5 eval '! screen_has "What the numbers mean"' || fail "? did not close the glossary"
 for _ in 1 2 3 4 5 6; do $T send-keys -t replay -; done
 wait_for 5 screen_has '1/1000x' || fail "- did not slow down to 1/1000x"
 $T send-keys -t replay Space

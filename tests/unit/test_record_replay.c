@@ -7,10 +7,13 @@
  *
  * Covered: stepping back is exact — the pane at every event, reached
  * going forward, going backward and by a fresh replay that jumps straight
- * there, is byte for byte the same (across tracker checkpoints); loop
+ * there, is byte for byte the same (across tracker checkpoints, and
+ * around the checkpoints of the events' fold in a longer recording); loop
  * turns step from one "poll() returned" to the next both ways; the one
  * blocked-loop moment is found, jumped to from either side, and its pane
- * says LOOP BLOCKED for about 300 ms; speeds scale time; seeking clamps
+ * says LOOP BLOCKED for about 300 ms; with a blocking server beside the
+ * loop, n N stop at every server's moments or only the focused one's;
+ * speeds scale time; seeking clamps
  * to the recording; a file with no server is refused.
  */
 #include <stdarg.h>
@@ -34,6 +37,9 @@
 #define T0 (10000 * MS)            /* the recorder attaches here */
 #define TURNS 130                  /* one every 50 ms: 6.5 s, 65 snapshots */
 #define BLOCKED_TURN 60
+#define EVENTS_PER_TURN 10         /* 12 in the blocked turn */
+/* Enough turns for the events to span three fold checkpoints. */
+#define LONG_TURNS (2 * REPLAY_FOLD_CHECKPOINT_EVENTS / EVENTS_PER_TURN + 100)
 
 static char path[96];
 
@@ -70,7 +76,8 @@ static uint64_t turn(struct probe_event_record *events, size_t *n, uint64_t t, b
     return t + 10 * MS;
 }
 
-static void snapshot(struct record_writer *writer, uint64_t t, int64_t requests)
+static void snapshot(struct record_writer *writer, unsigned server, uint64_t t,
+                     int64_t requests)
 {
     struct probe_snapshot *snap = calloc(1, sizeof *snap);
     assert_non_null(snap);
@@ -87,43 +94,78 @@ static void snapshot(struct record_writer *writer, uint64_t t, int64_t requests)
     snap->thread_count = 1;
     snap->threads[0] = (struct probe_thread_info){ .ring = 0, .tid = 4242, .role = "loop",
         .state = PROBE_STATE_BLOCKED, .call = PROBE_CALL_POLL, .fd = -1, .since_ns = t };
-    assert_int_equal(record_writer_snapshot(writer, 0, snap, 3 << 20), 0);
+    assert_int_equal(record_writer_snapshot(writer, server, snap, 3 << 20), 0);
     free(snap);
 }
 
-/* Writes the scenario; events and snapshots interleaved as a recorder
- * writes them (events drained every 10 ms, a snapshot every 100 ms). */
-static size_t write_recording(void)
+/* Whether a server's turn blocks for 300 ms: once on the loop (server 0),
+ * every 40 turns from turn 10 on the blocking server (server 1), so the
+ * blocking server's moments come before and after the loop's. */
+static bool turn_blocks(unsigned server, int turn_number)
 {
-    static struct probe_event_record events[TURNS * 14];
-    size_t n = 0;
-    uint64_t t = T0;
-    for (int i = 0; i < TURNS; i++)
-        t = turn(events, &n, t, i == BLOCKED_TURN);
-    uint64_t end = t;
+    return server == 0 ? turn_number == BLOCKED_TURN : turn_number % 40 == 10;
+}
+
+/* Writes the scenario of `turns` turns on `servers` servers (1: the loop;
+ * 2: also a blocking server); events and snapshots interleaved as a
+ * recorder writes them (events drained every 10 ms, a snapshot every
+ * 100 ms).  Returns the loop's number of events. */
+static size_t write_servers(int turns, unsigned servers)
+{
+    static const struct probe_info infos[2] = {
+        { .layout_version = PROBE_LAYOUT_VERSION, .name = "replay-loop", .model = "loop",
+          .port = 8080, .pid = 77 },
+        { .layout_version = PROBE_LAYOUT_VERSION, .name = "replay-blocking",
+          .model = "blocking", .port = 8081, .pid = 78 },
+    };
+    struct probe_event_record *events[2] = { NULL, NULL };
+    size_t n[2] = { 0, 0 }, written[2] = { 0, 0 };
+    int64_t requests[2] = { 0, 0 };
+    uint64_t end = T0;
+    for (unsigned s = 0; s < servers; s++) {
+        events[s] = calloc((size_t)turns * (EVENTS_PER_TURN + 2), sizeof *events[s]);
+        assert_non_null(events[s]);
+        uint64_t t = T0;
+        for (int i = 0; i < turns; i++)
+            t = turn(events[s], &n[s], t, turn_blocks(s, i));
+        end = t > end ? t : end;
+    }
 
     struct record_writer *writer;
     char err[256];
     assert_int_equal(record_writer_open(&writer, path, err, sizeof err), 0);
-    struct probe_info info = { .layout_version = PROBE_LAYOUT_VERSION, .name = "replay-loop",
-                               .model = "loop", .port = 8080, .pid = 77 };
-    assert_int_equal(record_writer_server(writer, 0, &info, T0), 0);
-    size_t written = 0;
-    int64_t requests = 0;
+    for (unsigned s = 0; s < servers; s++)
+        assert_int_equal(record_writer_server(writer, s, &infos[s], T0), 0);
     for (uint64_t now = T0; now <= end + 100 * MS; now += 10 * MS) {
-        size_t from = written;
-        while (written < n && events[written].t_ns <= now) {
-            requests += events[written].kind == PROBE_EV_HANDLER_END;
-            written++;
+        for (unsigned s = 0; s < servers; s++) {
+            size_t from = written[s];
+            while (written[s] < n[s] && events[s][written[s]].t_ns <= now) {
+                requests[s] += events[s][written[s]].kind == PROBE_EV_HANDLER_END;
+                written[s]++;
+            }
+            if (written[s] > from)
+                assert_int_equal(record_writer_events(writer, s, events[s] + from,
+                                                      written[s] - from), 0);
+            if ((now - T0) % (100 * MS) == 0)
+                snapshot(writer, s, now, requests[s]);
         }
-        if (written > from)
-            assert_int_equal(record_writer_events(writer, 0, events + from, written - from), 0);
-        if ((now - T0) % (100 * MS) == 0)
-            snapshot(writer, now, requests);
     }
-    assert_int_equal(written, n);
+    for (unsigned s = 0; s < servers; s++) {
+        assert_int_equal(written[s], n[s]);
+        free(events[s]);
+    }
     assert_int_equal(record_writer_close(writer, end + 100 * MS, err, sizeof err), 0);
-    return n;
+    return n[0];
+}
+
+static size_t write_turns(int turns)
+{
+    return write_servers(turns, 1);
+}
+
+static size_t write_recording(void)
+{
+    return write_turns(TURNS);
 }
 
 static int setup(void **state)
@@ -227,6 +269,54 @@ static void test_stepping_back_is_exact(void **state)
     replay_source_close(source);
 }
 
+/* Around each fold checkpoint (replay_source.h), a picture is rebuilt
+ * from different folds depending on the way there: stepping forward goes
+ * on from the previous picture's fold (which began at the checkpoint
+ * before), stepping back restores the checkpoint and folds the events
+ * after it, and so does a fresh replay.  All three give the same pane. */
+static void test_exact_across_fold_checkpoints(void **state)
+{
+    (void)state;
+    size_t n = write_turns(LONG_TURNS);
+    assert_true(n > 2 * REPLAY_FOLD_CHECKPOINT_EVENTS);
+    struct replay_source *source = open_source();
+    struct replay_source *fresh = open_source();
+    size_t ignored;
+    const struct probe_event_record *events = replay_source_events(source, 0, &ignored);
+    enum { AROUND = 40 };
+    uint64_t forward[2 * AROUND];
+    for (size_t boundary = REPLAY_FOLD_CHECKPOINT_EVENTS; boundary < n;
+         boundary += REPLAY_FOLD_CHECKPOINT_EVENTS) {
+        size_t first = boundary - AROUND;
+        struct replay_position pos = { .t_ns = events[first].t_ns, .on_event = true,
+                                       .event_index = first };
+        for (size_t i = 0; i < 2 * AROUND; i++) {
+            assert_int_equal(pos.event_index, first + i);
+            forward[i] = pane_hash(source, &pos);
+            replay_step_event(source, &pos, 1);
+        }
+        /* From the far end of the recording, back to the boundary. */
+        struct replay_position end = { .t_ns = events[n - 1].t_ns, .on_event = true,
+                                       .event_index = n - 1 };
+        pane_hash(source, &end);
+        for (size_t i = 2 * AROUND; i-- > 0;) {
+            replay_step_event(source, &pos, -1);
+            assert_int_equal(pos.event_index, first + i);
+            if (pane_hash(source, &pos) != forward[i])
+                fail_msg("event %zu (fold checkpoint at %zu): the pane stepping back differs "
+                         "from the pane stepping forward", first + i, boundary);
+            if (pane_hash(fresh, &pos) != forward[i])
+                fail_msg("event %zu (fold checkpoint at %zu): a fresh replay jumping there "
+                         "shows another pane than stepping", first + i, boundary);
+        }
+        /* Between two events (out of step mode), on both sides. */
+        struct replay_position between = { .t_ns = events[boundary].t_ns + 1 };
+        assert_int_equal(pane_hash(source, &between), pane_hash(fresh, &between));
+    }
+    replay_source_close(fresh);
+    replay_source_close(source);
+}
+
 static void test_turns_step_both_ways(void **state)
 {
     (void)state;
@@ -299,6 +389,71 @@ static void test_blocked_moment_found_and_shown(void **state)
     replay_source_close(source);
 }
 
+/* Two servers: n N stop at both servers' moments in time order and move
+ * the focus; with warnings_in_focus, only at the focused server's, and
+ * the focus stays. */
+static void test_warnings_of_the_focused_server(void **state)
+{
+    (void)state;
+    write_servers(TURNS, 2);
+    struct replay_source *source = open_source();
+    assert_int_equal(replay_source_count(source), 2);
+    size_t count;
+    const struct replay_warning *warnings = replay_source_warnings(source, &count);
+    size_t of_loop = 0, of_blocking = 0;
+    for (size_t i = 0; i < count; i++) {
+        of_loop += warnings[i].server == 0;
+        of_blocking += warnings[i].server == 1;
+    }
+    assert_int_equal(of_loop, 1);
+    assert_int_equal(of_blocking, 3);               /* turns 10, 50 and 90 */
+
+    /* Every server: the blocking server's first, and it takes the focus. */
+    struct replay_position pos;
+    replay_position_init(source, &pos);
+    assert_true(replay_jump_warning(source, &pos, 1));
+    assert_int_equal(pos.focus, 1);
+    uint64_t previous = pos.t_ns;
+    size_t stops = 1;
+    while (replay_jump_warning(source, &pos, 1)) {
+        assert_true(pos.t_ns > previous);             /* in time order */
+        previous = pos.t_ns;
+        stops++;
+    }
+    assert_int_equal(stops, count);
+
+    /* Only the loop's: one stop from the start, none after it, and the
+     * blocking server's moments on either side are skipped. */
+    replay_position_init(source, &pos);
+    pos.focus = 0;
+    pos.warnings_in_focus = true;
+    assert_true(replay_jump_warning(source, &pos, 1));
+    assert_int_equal(pos.focus, 0);
+    const struct replay_warning *loop_warning = NULL;
+    for (size_t i = 0; i < count; i++)
+        if (warnings[i].server == 0)
+            loop_warning = &warnings[i];
+    assert_int_equal(pos.t_ns, replay_warning_moment(loop_warning));
+    assert_false(replay_jump_warning(source, &pos, 1));
+    replay_seek(source, &pos, replay_source_end(source));
+    assert_true(replay_jump_warning(source, &pos, -1));
+    assert_int_equal(pos.t_ns, replay_warning_moment(loop_warning));
+    assert_false(replay_jump_warning(source, &pos, -1));
+
+    /* Only the blocking server's: all three, the focus on it throughout. */
+    replay_position_init(source, &pos);
+    pos.focus = 1;
+    pos.warnings_in_focus = true;
+    stops = 0;
+    assert_false(replay_warning_counts(&pos, loop_warning));
+    while (replay_jump_warning(source, &pos, 1)) {
+        assert_int_equal(pos.focus, 1);
+        stops++;
+    }
+    assert_int_equal(stops, of_blocking);
+    replay_source_close(source);
+}
+
 static void test_speed_and_seek(void **state)
 {
     (void)state;
@@ -344,8 +499,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stepping_back_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exact_across_fold_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_turns_step_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_moment_found_and_shown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warnings_of_the_focused_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed_and_seek, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_without_server_refused, setup, teardown),
     };

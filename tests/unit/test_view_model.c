@@ -6,7 +6,8 @@
  * rates, the handler window and its percentiles), the blocked-loop alert
  * strictly past the budget and not before, handlers that block inside a
  * call, thread collapsing, step mode reconstructing the state at event N
- * (including a recording that starts in the middle of a handler), a server
+ * (including a recording that starts in the middle of a handler, and the
+ * same pane when the fold goes on from a saved copy), a server
  * that dies, and a segment that could not be read.
  */
 #include <stdarg.h>
@@ -606,6 +607,105 @@ static void test_thread_start_and_exit_in_replay(void **state)
     free(replay);
 }
 
+/* A threads-style recording of three rings that begins in the middle of
+ * a run: ring 1 is first seen ending a handler, ring 2 starts and exits,
+ * ring 0 accepts and waits; ring 5 never emits anything (a silent thread
+ * the snapshot lists).  Returns the number of events. */
+static size_t make_mixed_run(struct probe_event_record *ev)
+{
+    size_t n = 0;
+    uint64_t t = T0;
+    ev[n++] = event(t += US, PROBE_EV_BLOCK_END, 1, 9, PROBE_CALL_SLEEP, 3 * MS);
+    ev[n++] = event(t += US, PROBE_EV_HANDLER_END, 1, 9, ROUTE_SLEEP, 4 * MS);
+    ev[n++] = event(t += US, PROBE_EV_THREAD_START, 2, -1, 900, 0);
+    for (int round = 0; round < 8; round++) {
+        int fd = 10 + round;
+        ev[n++] = event(t += US, PROBE_EV_BLOCK_BEGIN, 0, -1, PROBE_CALL_ACCEPT, 0);
+        ev[n++] = event(t += MS, PROBE_EV_BLOCK_END, 0, -1, PROBE_CALL_ACCEPT, MS);
+        ev[n++] = event(t += US, PROBE_EV_ACCEPT, 0, fd, 0, 0);
+        int ring = 1 + round % 2;
+        ev[n++] = event(t += US, PROBE_EV_HANDLER_BEGIN, ring, fd, ROUTE_SLEEP, 0);
+        ev[n++] = event(t += US, PROBE_EV_BLOCK_BEGIN, ring, fd, PROBE_CALL_SLEEP, 0);
+        ev[n++] = event(t += 2 * MS, PROBE_EV_BLOCK_END, ring, fd, PROBE_CALL_SLEEP, 2 * MS);
+        ev[n++] = event(t += US, PROBE_EV_HANDLER_END, ring, fd, ROUTE_SLEEP, 2 * MS + US);
+        ev[n++] = event(t += US, PROBE_EV_CLOSE, ring, fd, 0, 0);
+    }
+    ev[n++] = event(t += US, PROBE_EV_THREAD_EXIT, 2, -1, 900, 0);
+    return n;
+}
+
+/* The saved-fold path (view_build_step_from) gives the pane a fold from
+ * event 0 gives, byte for byte, whatever event the fold was saved at and
+ * whatever snapshot filled its silent threads before. */
+static void test_step_from_saved_fold_is_exact(void **state)
+{
+    struct fixture *f = *state;
+    struct probe_event_record ev[80];
+    size_t n = make_mixed_run(ev);
+    tracker_start(f, "threads");
+    snapshot_reset(&f->snap, ev[n - 1].t_ns + MS);
+    add_thread(&f->snap, 0, 40, "acceptor", PROBE_STATE_BLOCKED, PROBE_CALL_ACCEPT, 0, -1, T0);
+    add_thread(&f->snap, 1, 41, "conn", PROBE_STATE_IDLE, PROBE_CALL_NONE, 0, -1, T0);
+    /* Ring 5 entered a handler after the recording began: before that,
+     * all the snapshot can say is that it existed. */
+    add_thread(&f->snap, 5, 45, "conn", PROBE_STATE_HANDLER, PROBE_CALL_NONE, ROUTE_CPU, 33,
+               T0 + 1000 * MS);
+    view_tracker_add_snapshot(&f->tracker, &f->snap, -1);
+    /* An earlier snapshot that said more: in /cpu on fd 33 since before. */
+    struct probe_snapshot *earlier = malloc(sizeof *earlier);
+    assert_non_null(earlier);
+    memcpy(earlier, &f->snap, sizeof *earlier);
+    earlier->threads[2].since_ns = T0 - MS;
+
+    struct view_replay *from_zero = malloc(sizeof *from_zero);
+    struct view_replay *saved = malloc(sizeof *saved);
+    struct view_replay *resumed = malloc(sizeof *resumed);
+    struct view_pane *expected = malloc(sizeof *expected);
+    assert_non_null(from_zero);
+    assert_non_null(saved);
+    assert_non_null(resumed);
+    assert_non_null(expected);
+    /* The silent ring takes the snapshot's word for it. */
+    view_replay_run(ev, n, n, earlier, from_zero);
+    assert_false(from_zero->from_events[5]);
+    assert_int_equal(from_zero->rings[5].state, PROBE_STATE_HANDLER);
+    assert_int_equal(from_zero->rings[5].handler.route, ROUTE_CPU);
+    view_replay_run(ev, n, n, &f->tracker.snap, from_zero);
+    assert_int_equal(from_zero->rings[5].state, PROBE_STATE_IDLE);
+    assert_false(from_zero->rings[5].handler.active);
+
+    for (size_t at = 0; at < n; at++) {
+        view_build_step(&f->tracker, ev, n, at, true, 0, &f->options, expected);
+        for (size_t kept = 0; kept <= at + 1; kept += 7) {
+            view_replay_begin(ev, n, saved);
+            view_replay_continue(saved, ev, n, kept);
+            memcpy(resumed, saved, sizeof *resumed);
+            /* A fill from an earlier picture must not leak into this one. */
+            view_replay_fill_silent(resumed, ev, n, earlier);
+            view_replay_continue(resumed, ev, n, at + 1);
+            assert_int_equal(resumed->applied, at + 1);
+            view_build_step_from(&f->tracker, ev, n, at, true, 0, resumed, &f->options,
+                                 &f->pane);
+            if (memcmp(expected, &f->pane, sizeof *expected) != 0)
+                fail_msg("event %zu: the pane from a fold saved at event %zu differs from the "
+                         "pane folded from event 0", at, kept);
+        }
+    }
+    /* Between events too (another pane's event is the current one). */
+    uint64_t between = ev[20].t_ns + 1;
+    view_build_step(&f->tracker, ev, n, 0, false, between, &f->options, expected);
+    assert_int_equal(view_step_upto(ev, n, 0, false, between), 21);
+    view_replay_begin(ev, n, resumed);
+    view_replay_continue(resumed, ev, n, 21);
+    view_build_step_from(&f->tracker, ev, n, 0, false, between, resumed, &f->options, &f->pane);
+    assert_memory_equal(expected, &f->pane, sizeof *expected);
+    free(earlier);
+    free(from_zero);
+    free(saved);
+    free(resumed);
+    free(expected);
+}
+
 /* --- Servers that die, segments we cannot read ------------------------------ */
 
 static void test_server_gone_keeps_last_picture(void **state)
@@ -707,6 +807,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_step_reconstructs_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_step_starting_mid_handler, setup, teardown),
         cmocka_unit_test(test_thread_start_and_exit_in_replay),
+        cmocka_unit_test_setup_teardown(test_step_from_saved_fold_is_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_gone_keeps_last_picture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_pane_says_why, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_beside_the_server, setup, teardown),
