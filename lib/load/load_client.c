@@ -431,7 +431,9 @@ bool load_conn_check_timeouts(struct load_conn *conn, uint64_t now_ns,
     }
     /* A client that never reads expects no reply, so it has no request
      * timeout: a kernel that takes none of its bytes is the point. */
-    if (conn->state == LOAD_CONN_OPEN && conn->inflight > 0 && !conn->client->no_read &&
+    if (conn->client->no_read)
+        return false;
+    if (conn->state == LOAD_CONN_OPEN && conn->inflight > 0 &&
         now_ns - conn->slots[conn->head].sent_ns >= timeout_ns) {
         conn_fail(conn, LOAD_ERR_TIMEOUT);
         return true;
