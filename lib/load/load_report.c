@@ -69,19 +69,19 @@ void load_report_text(FILE *out, const struct load_config *cfg, const struct loa
                 " bytes (the replies wait in the server: evlab stats NAME, output_queued)\n",
                 r->sent, r->elapsed_ns > 0 ? (double)r->sent * 1e9 / (double)r->elapsed_ns : 0,
                 r->bytes_written, r->bytes_read);
+    } else {
+        fprintf(out, "requests    %" PRIu64 "  (%.1f req/s)\n", r->requests, r->requests_per_sec);
+        fprintf(out, "latency    ");
+        for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+            load_format_ns(histogram_percentile(&r->latency, pct[i]), a, sizeof a);
+            fprintf(out, " %s %s ", pct_names[i], a);
+        }
+        load_format_ns(histogram_max(&r->latency), a, sizeof a);
+        fprintf(out, " max %s\n", a);
+        fprintf(out, "            (from %s; log-linear histogram, each value within %.4g%%)\n",
+                cfg->mode == LOAD_OPEN ? "each request's intended send time" : "each request's send",
+                HIST_RELATIVE_ERROR * 100);
     }
-    fprintf(out, "requests    %" PRIu64 "  (%.1f req/s)\n", r->requests, r->requests_per_sec);
-
-    fprintf(out, "latency    ");
-    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
-        load_format_ns(histogram_percentile(&r->latency, pct[i]), a, sizeof a);
-        fprintf(out, " %s %s ", pct_names[i], a);
-    }
-    load_format_ns(histogram_max(&r->latency), a, sizeof a);
-    fprintf(out, " max %s\n", a);
-    fprintf(out, "            (from %s; log-linear histogram, each value within %.4g%%)\n",
-            cfg->mode == LOAD_OPEN ? "each request's intended send time" : "each request's send",
-            HIST_RELATIVE_ERROR * 100);
 
     fprintf(out, "errors      %" PRIu64, r->errors_total);
     if (r->errors_total > 0) {

@@ -238,6 +238,7 @@ static void test_no_read_reports_sent(void **state)
     char *text = capture(load_report_text, &cfg, r);
     assert_non_null(strstr(text, "replies never read"));
     assert_non_null(strstr(text, "sent        777 requests"));
+    assert_null(strstr(text, "latency "));   /* no reply, no latency to show */
     free(text);
     text = capture(load_report_json, &cfg, r);
     const char *end = json_value(text);
