@@ -49,6 +49,17 @@ static const char load_usage[] =
 "                        the correction wrk2 made popular).\n"
 "      --idle            each connection sends one request, then stays open\n"
 "                        and idle (to measure what idle connections cost)\n"
+"      --no-read         clients that send and NEVER read a reply (to see\n"
+"                        backpressure): each connection writes batches of\n"
+"                        -p requests, the next as soon as the kernel took\n"
+"                        the last (with -R: at RATE in total), and offers\n"
+"                        a small receive window, so the replies pile up in\n"
+"                        the server.  Watch output_queued and reads_paused\n"
+"                        with evlab stats NAME.  Counted: requests sent (no\n"
+"                        replies, no latency, no --timeout).  Without -R it\n"
+"                        sends as fast as the server reads: against\n"
+"                        --no-backpressure that grows the server's memory by\n"
+"                        many MB/s, so prefer -R and a short -d.\n"
 "\n"
 "  -d, --duration T      measured time (default 10s; 500ms, 10s, 2m ...)\n"
 "      --warmup T        load before measuring, not counted (default 1s)\n"
@@ -80,7 +91,8 @@ static const char load_usage[] =
 "bad_status, short_read, bad_response}, status {2xx, 3xx, 4xx, 5xx,\n"
 "other}, unsent (open loop: due but never sent), unanswered (sent, no\n"
 "reply by the end; not in the percentiles), unanswered_oldest_ns,\n"
-"connects, max_open, interrupted, mix [{path, weight, requests}].\n"
+"connects, max_open, interrupted, mix [{path, weight, requests}],\n"
+"no_read, sent (requests written in the window), bytes_written.\n"
 "\n"
 "Many connections: the soft descriptor limit is raised to the hard one\n"
 "when needed (10,000 connections need ~10,032 descriptors).\n"
@@ -89,7 +101,8 @@ static const char load_usage[] =
 "\n"
 "Examples:\n"
 "  evlab load -c 100 -d 10s 127.0.0.1:8080\n"
-"  evlab load -R 2000 -c 50 --mix '/:90,/sleep/100:10' loop-1234\n";
+"  evlab load -R 2000 -c 50 --mix '/:90,/sleep/100:10' loop-1234\n"
+"  evlab load --no-read -R 20000 -c 4 -p 16 -d 5s loop-1234\n";
 
 static volatile sig_atomic_t load_interrupted;
 
@@ -147,7 +160,7 @@ static bool backend_known(const char *name)
 
 enum {
     OPT_WARMUP = 1000, OPT_MIX, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT, OPT_JSON,
-    OPT_IDLE, OPT_BACKEND, OPT_SEED,
+    OPT_IDLE, OPT_BACKEND, OPT_SEED, OPT_NO_READ,
 };
 
 /* What the command line asked for. */
@@ -175,6 +188,7 @@ static int parse_args(int argc, char **argv, struct load_args *args)
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "json", no_argument, NULL, OPT_JSON },
         { "idle", no_argument, NULL, OPT_IDLE },
+        { "no-read", no_argument, NULL, OPT_NO_READ },
         { "backend", required_argument, NULL, OPT_BACKEND },
         { "seed", required_argument, NULL, OPT_SEED },
         { "quiet", no_argument, NULL, 'q' },
@@ -245,6 +259,9 @@ static int parse_args(int argc, char **argv, struct load_args *args)
         case OPT_IDLE:
             cfg.idle = true;
             break;
+        case OPT_NO_READ:
+            cfg.no_read = true;
+            break;
         case OPT_SEED:
             if (!cli_parse_u64(optarg, 0, UINT64_MAX, &cfg.seed))
                 return cli_usage_error("load", load_usage,
@@ -274,6 +291,10 @@ static int parse_args(int argc, char **argv, struct load_args *args)
                                                                   : "more than one TARGET");
     if (cfg.idle && cfg.mode == LOAD_OPEN)
         return cli_usage_error("load", load_usage, "--idle and --rate do not go together");
+    if (cfg.idle && cfg.no_read)
+        return cli_usage_error("load", load_usage,
+                               "--idle and --no-read do not go together (an idle client reads "
+                               "its one reply)");
     args->cfg = cfg;
     args->json = json;
     args->quiet = quiet;

@@ -1,6 +1,12 @@
 /*
  * evlab stats NAME — one snapshot of a running server's gauges and
  * histograms, as text for people or --json for scripts.
+ *
+ * NAME may also be a running load generator (`evlab load`, model "load",
+ * lib/load/load_run.h).  Its segment holds what the clients saw, not
+ * what a server did, so the text shows those few numbers — replies,
+ * client_errors, bytes each way, the latency histogram the clients
+ * measured — instead of a page of server gauges that stay 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +24,14 @@ static const char stats_usage[] =
     "\n"
     "Prints one snapshot of the counters of the running server NAME\n"
     "(see 'evlab list'): gauges, and handler runtime / loop lag percentiles.\n"
-    "Times are in microseconds.\n"
+    "Times are in microseconds.  For a running 'evlab load' (model load):\n"
+    "its open connections, replies, client_errors, bytes sent and read, and\n"
+    "the latency percentiles its clients measured.\n"
     "\n"
     "  --json    the same JSON object the server serves on GET /stats:\n"
     "            {name, model, pid, port, uptime_s, gauges: {NAME: value...},\n"
-    "            handler_us: {count, p50, p90, p99, p99.9, max}, ...}\n"
+    "            handler_us: {count, p50, p90, p99, p99.9, max}, ...};\n"
+    "            a load adds client_us {count, p50, ...} (its latency)\n"
     "  -h, --help\n";
 
 static const double percentiles[] = { 50, 90, 99, 99.9 };
@@ -60,6 +69,28 @@ static void print_text(const struct probe_info *info, const struct probe_snapsho
     print_hist_text("dispatch", &snap->hists[PROBE_HIST_DISPATCH_NS], true);
     print_hist_text("poll_ready", &snap->hists[PROBE_HIST_POLL_READY], false);
     printf("threads with a ring: %zu\n", snap->thread_count);
+}
+
+/* A load generator's segment: the gauges load_run.h publishes, and the
+ * latency of every reply its clients received. */
+static void print_load_text(const struct probe_info *info, const struct probe_snapshot *snap,
+                            double uptime_s)
+{
+    static const struct { enum probe_gauge gauge; const char *label; } shown[] = {
+        { PROBE_GAUGE_CONNECTIONS, "connections" },
+        { PROBE_GAUGE_REQUESTS_DONE, "replies" },
+        { PROBE_GAUGE_CLIENT_ERRORS, "client_errors" },
+        { PROBE_GAUGE_BYTES_OUT, "bytes_sent" },
+        { PROBE_GAUGE_BYTES_IN, "bytes_read" },
+    };
+    printf("%s: model load (clients of port %d), pid %d, %s, up %.1f s\n", info->name,
+           info->port, info->pid, snap->writer_alive ? "running" : "GONE (last values)",
+           uptime_s);
+    printf("clients:\n");
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        printf("  %-18s %lld\n", shown[i].label, (long long)snap->gauges[shown[i].gauge]);
+    printf("latency the clients measured (every reply so far):\n");
+    print_hist_text("client", &snap->hists[PROBE_HIST_CLIENT_NS], true);
 }
 
 /* The same JSON the server itself serves on GET /stats. */
@@ -140,6 +171,8 @@ int cmd_stats(int argc, char **argv)
     int status = 0;
     if (json)
         status = print_json(info, snap);
+    else if (strcmp(info->model, "load") == 0)
+        print_load_text(info, snap, uptime_s);
     else
         print_text(info, snap, uptime_s);
     free(snap);

@@ -149,6 +149,10 @@ void lesson_window_sample(struct lesson_window *window, const struct lesson_sour
             state->queued = queued;
         if (g[PROBE_GAUGE_WORK_QUEUED] > state->work_queued)
             state->work_queued = g[PROBE_GAUGE_WORK_QUEUED];
+        if (g[PROBE_GAUGE_OUTPUT_QUEUED] > state->output_queued)
+            state->output_queued = g[PROBE_GAUGE_OUTPUT_QUEUED];
+        if (g[PROBE_GAUGE_READS_PAUSED] > state->reads_paused)
+            state->reads_paused = g[PROBE_GAUGE_READS_PAUSED];
         handler_ages(window->scratch, source->is_loop, window->budget_ns,
                      &state->longest_handler_ns, &state->blocked);
         if (proc_due)
@@ -260,6 +264,8 @@ void lesson_window_end(struct lesson_window *window, const struct lesson_source 
         put(values, step, LESSON_M_CONNECTIONS, i, (double)state->connections);
         put(values, step, LESSON_M_QUEUED, i, (double)state->queued);
         put(values, step, LESSON_M_WORK_QUEUED, i, (double)state->work_queued);
+        put(values, step, LESSON_M_OUTPUT_QUEUED, i, (double)state->output_queued);
+        put(values, step, LESSON_M_READS_PAUSED, i, (double)state->reads_paused);
         proc_sample(state, source->pid);
         if (state->rss_bytes >= 0)
             put(values, step, LESSON_M_RSS, i, (double)state->rss_bytes);

@@ -53,6 +53,7 @@ struct lesson_source_state {
     bool have_proc_begin;
     /* Peaks over the samples. */
     int64_t threads, connections, queued, work_queued;
+    int64_t output_queued, reads_paused;  /* backpressure (loop_connection.c) */
     int64_t rss_bytes;
     uint64_t longest_handler_ns;
     bool blocked;

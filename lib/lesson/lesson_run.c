@@ -204,7 +204,7 @@ static int start_load(struct lesson_run *run, size_t i, char *err, size_t err_le
     /* evlab load's own names for the format's options. */
     static const struct { const char *key, *flag; } flags[] = {
         { "connections", "-c" }, { "rate", "-R" }, { "pipeline", "-p" }, { "mix", "--mix" },
-        { "idle", "--idle" }, { "timeout", "--timeout" },
+        { "idle", "--idle" }, { "no-read", "--no-read" }, { "timeout", "--timeout" },
     };
     char *argv[32];
     size_t n = 0;

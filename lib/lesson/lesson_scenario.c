@@ -52,6 +52,7 @@ static const struct option_rule load_rules[] = {
     { "pipeline", VALUE_INT, 1, 256, NULL },
     { "mix", VALUE_TEXT, 0, 0, NULL },
     { "idle", VALUE_FLAG, 0, 0, NULL },
+    { "no-read", VALUE_FLAG, 0, 0, NULL },
     { "timeout", VALUE_DURATION, 0, 0, NULL },
 };
 
@@ -387,6 +388,8 @@ static int statement_load(struct reader *r, char *rest)
     bool idle = lesson_option_get(load->options, load->option_count, "idle") != NULL;
     if (idle && lesson_option_get(load->options, load->option_count, "rate") != NULL)
         return error_at(r, "load '%s': 'idle' and 'rate' do not go together", load->name);
+    if (idle && lesson_option_get(load->options, load->option_count, "no-read") != NULL)
+        return error_at(r, "load '%s': 'idle' and 'no-read' do not go together", load->name);
     s->load_count++;
     return 0;
 }

@@ -19,6 +19,12 @@
  * loop for LOOP_WRITABLE only while something is left; asking for it all
  * the time would wake us on every turn, since a socket is nearly always
  * writable.
+ *
+ * A client that never reads (client->no_read) takes the same paths with
+ * two differences: the loop is never asked for READABLE (so nothing is
+ * read, ever), and a batch that has been written completely frees its
+ * slots at once and is followed by on_drained, from conn_on_event only,
+ * so that a run sending its next batch from there never recurses.
  */
 #include "load/load_client.h"
 
@@ -140,6 +146,12 @@ int load_conn_connect(struct load_conn *conn, uint64_t now_ns)
     /* Requests are small and we want each to leave now, not wait for
      * Nagle's algorithm to batch it with the next one. */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (client->no_read) {
+        /* Before connect(), so the window we offer is small from the
+         * start: the replies then wait in the server, not in our kernel. */
+        int rcvbuf = LOAD_NO_READ_RCVBUF;
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
 
     rc = connect(fd, (const struct sockaddr *)&client->addr, client->addr_len);
     if (rc < 0 && errno != EINPROGRESS && errno != EINTR) {
@@ -164,13 +176,24 @@ int load_conn_connect(struct load_conn *conn, uint64_t now_ns)
     return 0;
 }
 
-/* Asks the loop for exactly the events we need now. */
+/* Asks the loop for exactly the events we need now.  A client that never
+ * reads wants nothing at all while it has nothing to write: then the
+ * watcher is stopped rather than modified to an empty set. */
 static bool conn_update_events(struct load_conn *conn, bool want_write)
 {
+    struct loop *loop = conn->client->loop;
+    int rc = 0;
+
     if (want_write == conn->want_write)
-        return true;
-    int rc = loop_io_modify(conn->client->loop, &conn->io,
-                            LOOP_READABLE | (want_write ? LOOP_WRITABLE : 0u));
+        return true;   /* (no_read: the watcher is active exactly when want_write) */
+    unsigned events = (conn->client->no_read ? 0u : LOOP_READABLE) |
+                      (want_write ? LOOP_WRITABLE : 0u);
+    if (events == 0)
+        loop_io_stop(loop, &conn->io);
+    else if (!loop_io_active(&conn->io))
+        rc = loop_io_start(loop, &conn->io, events);
+    else
+        rc = loop_io_modify(loop, &conn->io, events);
     if (rc < 0) {
         conn_fail(conn, LOAD_ERR_RESET);
         return false;
@@ -192,8 +215,17 @@ static bool conn_flush(struct load_conn *conn)
             return false;
         }
         buffer_consume(&conn->out, (size_t)n);       /* the write cursor */
+        conn->client->bytes_written += (uint64_t)n;
     }
     buffer_clear(&conn->out);
+    if (conn->client->no_read && conn->inflight > 0) {
+        /* The whole batch is in the kernel: no reply will free its slots,
+         * so they are free now.  Stay writable for one more turn, whose
+         * dispatch tells the run (conn_on_event). */
+        conn->inflight = 0;
+        conn->head = 0;
+        return conn_update_events(conn, true);
+    }
     return conn_update_events(conn, false);
 }
 
@@ -338,6 +370,33 @@ static void conn_finish_connect(struct load_conn *conn)
     (void)conn_flush(conn);
 }
 
+/* An OPEN connection that never reads: only writing, or an error (the
+ * server reset us; with nothing read there is nothing else to learn). */
+static void conn_on_event_no_read(struct load_conn *conn, unsigned revents)
+{
+    if (revents & LOOP_ERROR) {
+        conn_fail(conn, LOAD_ERR_RESET);
+        return;
+    }
+    if (buffer_pending(&conn->out) > 0) {
+        if (!conn_flush(conn))
+            return;
+        if (buffer_pending(&conn->out) > 0)
+            return;                  /* still full: wait for WRITABLE */
+    }
+    /* The last batch is out: the run may queue the next (in_dispatch makes
+     * load_conn_send only queue it), and we write it here, once. */
+    conn->in_dispatch = true;
+    conn->client->ops->on_drained(conn);
+    if (conn->state != LOAD_CONN_OPEN)
+        return;
+    conn->in_dispatch = false;
+    if (buffer_pending(&conn->out) > 0)
+        (void)conn_flush(conn);
+    else
+        (void)conn_update_events(conn, false);   /* nothing to send: sleep */
+}
+
 static void conn_on_event(struct loop *loop, struct loop_io *io, unsigned revents)
 {
     struct load_conn *conn = io->data;
@@ -348,6 +407,10 @@ static void conn_on_event(struct loop *loop, struct loop_io *io, unsigned revent
         return;
     }
     assert(conn->state == LOAD_CONN_OPEN);
+    if (conn->client->no_read) {
+        conn_on_event_no_read(conn, revents);
+        return;
+    }
     conn->in_dispatch = true;
     if ((revents & (LOOP_READABLE | LOOP_ERROR)) &&
         !conn_read(conn, (revents & LOOP_ERROR) != 0))
@@ -366,6 +429,10 @@ bool load_conn_check_timeouts(struct load_conn *conn, uint64_t now_ns,
         conn_fail(conn, LOAD_ERR_CONNECT_TIMEOUT);
         return true;
     }
+    /* A client that never reads expects no reply, so it has no request
+     * timeout: a kernel that takes none of its bytes is the point. */
+    if (conn->client->no_read)
+        return false;
     if (conn->state == LOAD_CONN_OPEN && conn->inflight > 0 &&
         now_ns - conn->slots[conn->head].sent_ns >= timeout_ns) {
         conn_fail(conn, LOAD_ERR_TIMEOUT);

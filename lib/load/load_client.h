@@ -14,7 +14,21 @@
  *
  * The connection decides nothing about *when* to send: that is the run's
  * policy (closed loop, open loop, idle), told through struct
- * load_client_ops.  Rules for those callbacks:
+ * load_client_ops.
+ *
+ * A client that never reads (struct load_client.no_read, `evlab load
+ * --no-read`) is the other half of the picture: it writes requests and
+ * never asks the loop for READABLE, so its replies pile up in the kernel
+ * and then in the server.  No reply will ever be matched, so its slots
+ * only count the batch being written (at most `pipeline` requests): once
+ * the kernel has taken all of it the slots are free again and the run
+ * hears so through on_drained.  It watches WRITABLE only while it has
+ * something to write or has just written a batch (so a closed loop keeps
+ * pushing one batch per turn, and an open loop with nothing due sleeps).
+ * A server that closes the connection is noticed at the next write
+ * (EPIPE/ECONNRESET) or as an error event (a reset).
+ *
+ * Rules for those callbacks:
  *   - on_response may call load_conn_send() on any connection, but must
  *     not close or connect `conn` itself;
  *   - on_closed is the last thing a connection does before it returns to
@@ -85,7 +99,16 @@ struct load_client_ops {
     /* conn is CLOSED now; `after_error` tells a failure from the server's
      * orderly close (Connection: close, or idle keep-alive timeout). */
     void (*on_closed)(struct load_conn *conn, bool after_error, enum load_error_kind kind);
+    /* no_read only: everything queued was written; the connection has
+     * room again.  May call load_conn_send() on conn (it is then written
+     * at the end of the dispatch). */
+    void (*on_drained)(struct load_conn *conn);
 };
+
+/* no_read: the receive buffer asked of the kernel (it doubles it).  Small,
+ * so the replies stop filling the client's kernel after a few KiB and
+ * pile up where the lesson looks, in the server. */
+#define LOAD_NO_READ_RCVBUF           4096
 
 /* What every connection of a run shares: the loop, where to connect, the
  * formatted requests, and one scratch buffer for reads (one thread, so
@@ -99,7 +122,9 @@ struct load_client {
     const char *const *requests;         /* per mix entry */
     const size_t *request_lens;
     uint32_t pipeline;                   /* slots per connection */
+    bool no_read;                        /* never read replies (see above) */
     uint64_t bytes_read;
+    uint64_t bytes_written;              /* whole run, warm-up included */
     char scratch[LOAD_READ_CHUNK];
 };
 
@@ -147,6 +172,9 @@ void load_conn_close(struct load_conn *conn);
 /* Releases the output buffer (after load_conn_close). */
 void load_conn_free(struct load_conn *conn);
 
+/* Room for one more request: a slot free.  For a client that never reads
+ * the slots hold the current batch, which is forgotten once it has all
+ * been written (so "room" means the kernel took the last batch). */
 static inline bool load_conn_has_capacity(const struct load_conn *conn)
 {
     return conn->state == LOAD_CONN_OPEN && conn->inflight < conn->client->pipeline;

@@ -72,6 +72,7 @@ struct load_config {
     uint32_t pipeline;              /* -p, in-flight requests per connection */
     uint64_t rate;                  /* -R, requests/s (open loop only) */
     bool idle;                      /* --idle: one request, then hold */
+    bool no_read;                   /* --no-read: send, never read a reply */
 
     uint64_t duration_ns;           /* -d, measured part */
     uint64_t warmup_ns;             /* --warmup, before it, not measured */

@@ -19,6 +19,15 @@ static const char *phase_name(enum load_phase phase)
 
 void load_progress_format(const struct load_progress *p, char *out, size_t out_len)
 {
+    if (p->no_read) {
+        /* No replies to count: what matters is whether the server still
+         * takes requests from clients that never read. */
+        snprintf(out, out_len, "%-7s %5.1fs/%.1fs  %8.0f sent/s (replies never read)  "
+                 "errors %" PRIu64 "  open %u",
+                 phase_name(p->phase), (double)p->elapsed_ns / 1e9, (double)p->total_ns / 1e9,
+                 p->recent_sent_per_sec, p->errors, p->open_connections);
+        return;
+    }
     snprintf(out, out_len, "%-7s %5.1fs/%.1fs  %8.0f req/s  errors %" PRIu64 "  open %u",
              phase_name(p->phase), (double)p->elapsed_ns / 1e9, (double)p->total_ns / 1e9,
              p->recent_rps, p->errors, p->open_connections);

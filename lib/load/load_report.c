@@ -53,26 +53,35 @@ void load_report_text(FILE *out, const struct load_config *cfg, const struct loa
     load_mix_format(&cfg->mix, mix, sizeof mix);
     fprintf(out, "target      %s  mix %s\n", target, mix);
     if (cfg->mode == LOAD_OPEN)
-        fprintf(out, "mode        open loop, %" PRIu64 " req/s over %u connections (pipeline %u)\n",
-                cfg->rate, cfg->connections, cfg->pipeline);
+        fprintf(out, "mode        open loop, %" PRIu64 " req/s over %u connections (pipeline %u)%s\n",
+                cfg->rate, cfg->connections, cfg->pipeline,
+                cfg->no_read ? ", replies never read" : "");
     else
-        fprintf(out, "mode        %s, %u connections, pipeline %u\n",
+        fprintf(out, "mode        %s, %u connections, pipeline %u%s\n",
                 cfg->idle ? "idle (one request each, then hold)" : "closed loop",
-                cfg->connections, cfg->pipeline);
+                cfg->connections, cfg->pipeline, cfg->no_read ? ", replies never read" : "");
     fprintf(out, "measured    %.2fs (after %.2fs warm-up)%s\n", (double)r->elapsed_ns / 1e9,
             (double)cfg->warmup_ns / 1e9, r->interrupted ? "  [interrupted]" : "");
-    fprintf(out, "requests    %" PRIu64 "  (%.1f req/s)\n", r->requests, r->requests_per_sec);
-
-    fprintf(out, "latency    ");
-    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
-        load_format_ns(histogram_percentile(&r->latency, pct[i]), a, sizeof a);
-        fprintf(out, " %s %s ", pct_names[i], a);
+    if (cfg->no_read) {
+        /* Nothing was read, so there is no latency to report: say what
+         * went out, and that the server's side is where to look. */
+        fprintf(out, "sent        %" PRIu64 " requests (%.1f/s), %" PRIu64 " bytes; read %" PRIu64
+                " bytes (the replies wait in the server: evlab stats NAME, output_queued)\n",
+                r->sent, r->elapsed_ns > 0 ? (double)r->sent * 1e9 / (double)r->elapsed_ns : 0,
+                r->bytes_written, r->bytes_read);
+    } else {
+        fprintf(out, "requests    %" PRIu64 "  (%.1f req/s)\n", r->requests, r->requests_per_sec);
+        fprintf(out, "latency    ");
+        for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+            load_format_ns(histogram_percentile(&r->latency, pct[i]), a, sizeof a);
+            fprintf(out, " %s %s ", pct_names[i], a);
+        }
+        load_format_ns(histogram_max(&r->latency), a, sizeof a);
+        fprintf(out, " max %s\n", a);
+        fprintf(out, "            (from %s; log-linear histogram, each value within %.4g%%)\n",
+                cfg->mode == LOAD_OPEN ? "each request's intended send time" : "each request's send",
+                HIST_RELATIVE_ERROR * 100);
     }
-    load_format_ns(histogram_max(&r->latency), a, sizeof a);
-    fprintf(out, " max %s\n", a);
-    fprintf(out, "            (from %s; log-linear histogram, each value within %.4g%%)\n",
-            cfg->mode == LOAD_OPEN ? "each request's intended send time" : "each request's send",
-            HIST_RELATIVE_ERROR * 100);
 
     fprintf(out, "errors      %" PRIu64, r->errors_total);
     if (r->errors_total > 0) {
@@ -123,6 +132,8 @@ void load_report_json(FILE *out, const struct load_config *cfg, const struct loa
             (double)cfg->warmup_ns / 1e9, (double)r->elapsed_ns / 1e9);
     fprintf(out, ", \"requests\": %" PRIu64 ", \"requests_per_sec\": %.1f, \"bytes_read\": %" PRIu64,
             r->requests, r->requests_per_sec, r->bytes_read);
+    fprintf(out, ", \"no_read\": %s, \"sent\": %" PRIu64 ", \"bytes_written\": %" PRIu64,
+            cfg->no_read ? "true" : "false", r->sent, r->bytes_written);
     fprintf(out, ", \"latency_ns\": {\"min\": %" PRIu64 ", \"mean\": %.0f, \"p50\": %" PRIu64
             ", \"p90\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"p99_9\": %" PRIu64 ", \"max\": %" PRIu64 "}",
             histogram_min(h), histogram_mean(h), histogram_percentile(h, 50),

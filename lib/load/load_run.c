@@ -20,6 +20,12 @@
  * [sched_next, first not yet due).  What needs a queue is the other side,
  * connections with room for another request (ready_fifo), served first
  * come first served so the load spreads over all of them.
+ *
+ * Clients that never read (--no-read) use the same two policies; only
+ * "room" changes meaning (load_client.h): a connection has room when the
+ * kernel has taken its last batch, and says so through on_drained, the
+ * way a reply says so otherwise.  They count requests sent instead of
+ * replies, and their progress line says so.
  */
 #include "load/load_run.h"
 
@@ -85,7 +91,8 @@ struct run {
 
     /* Progress. */
     uint64_t replies_all;   /* every reply, warm-up included (for req/s) */
-    uint64_t next_progress_ns, last_progress_ns, last_progress_replies;
+    uint64_t sent_all;      /* every request queued, warm-up included */
+    uint64_t next_progress_ns, last_progress_ns, last_progress_replies, last_progress_sent;
 };
 
 static uint64_t rng_next(struct run *run)
@@ -116,6 +123,17 @@ static bool in_window(const struct run *run, uint64_t now_ns)
 static uint64_t due_time(const struct run *run, uint64_t i)
 {
     return run->start_ns + (uint64_t)((unsigned __int128)i * NS_PER_S / run->cfg->rate);
+}
+
+/* Queues one request and counts it as sent (in the window, and for the
+ * progress line).  false if the connection was closed. */
+static bool send_request(struct run *run, struct load_conn *conn, uint64_t start_ns,
+                         uint64_t now_ns)
+{
+    run->sent_all++;
+    if (in_window(run, now_ns) && run->phase != LOAD_PHASE_DONE)
+        run->result->sent++;
+    return load_conn_send(conn, pick_entry(run), start_ns, now_ns);
 }
 
 /* --- open loop ------------------------------------------------------ */
@@ -165,7 +183,7 @@ static void open_loop_pump(struct run *run, uint64_t now_ns)
         if (conn == NULL)
             return;   /* backlog; a reply or a new connection resumes us */
         run->sched_next++;
-        if (load_conn_send(conn, pick_entry(run), due, now_ns) && load_conn_has_capacity(conn))
+        if (send_request(run, conn, due, now_ns) && load_conn_has_capacity(conn))
             fifo_push(run, conn);
     }
 }
@@ -194,12 +212,12 @@ static void closed_loop_send(struct run *run, struct load_conn *conn, uint64_t n
          * connection (and keeps it alive), then nothing. */
         if (!run->extra[conn->index].sent_idle) {
             run->extra[conn->index].sent_idle = true;
-            (void)load_conn_send(conn, pick_entry(run), now_ns, now_ns);
+            (void)send_request(run, conn, now_ns, now_ns);
         }
         return;
     }
     while (load_conn_has_capacity(conn))
-        if (!load_conn_send(conn, pick_entry(run), now_ns, now_ns))
+        if (!send_request(run, conn, now_ns, now_ns))
             return;
 }
 
@@ -254,6 +272,23 @@ static void on_response(struct load_conn *conn, const struct load_slot *slot,
     }
 }
 
+/* --no-read: the kernel took the last batch; the connection has room,
+ * as a reply would have given it. */
+static void on_drained(struct load_conn *conn)
+{
+    struct run *run = conn->client->data;
+    uint64_t now_ns = clock_now_ns();
+
+    if (run->stopping)
+        return;
+    if (run->cfg->mode == LOAD_OPEN) {
+        fifo_push(run, conn);
+        open_loop_pump(run, now_ns);
+    } else {
+        closed_loop_send(run, conn, now_ns);
+    }
+}
+
 static void on_error(struct load_conn *conn, enum load_error_kind kind)
 {
     struct run *run = conn->client->data;
@@ -297,6 +332,7 @@ static const struct load_client_ops run_ops = {
     .on_response = on_response,
     .on_error = on_error,
     .on_closed = on_closed,
+    .on_drained = on_drained,
 };
 
 /* --- the tick -------------------------------------------------------- */
@@ -316,10 +352,14 @@ static void report_progress(struct run *run, uint64_t now_ns)
     /* Recent req/s counts warm-up replies too, so the line is alive
      * from the first second. */
     p.recent_rps = dt > 0 ? (double)(run->replies_all - run->last_progress_replies) * 1e9 / (double)dt : 0;
+    p.no_read = run->cfg->no_read;
+    p.sent = run->result->sent;
+    p.recent_sent_per_sec = dt > 0 ? (double)(run->sent_all - run->last_progress_sent) * 1e9 / (double)dt : 0;
     p.errors = run->result->errors_total;
     p.open_connections = run->open_now;
     run->last_progress_ns = now_ns;
     run->last_progress_replies = run->replies_all;
+    run->last_progress_sent = run->sent_all;
     o->progress(&p, o->progress_data);
 }
 
@@ -349,6 +389,7 @@ static void finish(struct run *run, uint64_t now_ns)
     r->elapsed_ns = end > run->measure_ns ? end - run->measure_ns : 0;
     r->requests_per_sec = r->elapsed_ns > 0 ? (double)r->requests * 1e9 / (double)r->elapsed_ns : 0;
     r->bytes_read = run->client->bytes_read;
+    r->bytes_written = run->client->bytes_written;
     if (run->cfg->mode == LOAD_OPEN) {
         /* Requests due inside the window that never went out: the server
          * (or the connections) could not keep up with the rate. */
@@ -364,8 +405,8 @@ static void finish(struct run *run, uint64_t now_ns)
      * server that starves some connections cannot look fast. */
     for (uint32_t i = 0; i < run->n; i++) {
         const struct load_conn *conn = &run->conns[i];
-        if (conn->state != LOAD_CONN_OPEN || conn->inflight == 0)
-            continue;
+        if (conn->state != LOAD_CONN_OPEN || conn->inflight == 0 || run->cfg->no_read)
+            continue;   /* (--no-read expects no reply: nothing is unanswered) */
         uint64_t age = now_ns - conn->slots[conn->head].start_ns;
         r->unanswered += conn->inflight;
         if (age > r->unanswered_oldest_ns)
@@ -410,6 +451,10 @@ static void on_tick(struct loop *loop, struct loop_timer *timer)
         run->next_scan_ns = now_ns + LOAD_SCAN_MS * NS_PER_MS;
         scan_connections(run, now_ns);
     }
+    /* What went over the wire, for `evlab stats` (a client that never
+     * reads shows bytes_out growing and bytes_in at 0). */
+    probe_gauge_set(run->probe, PROBE_GAUGE_BYTES_OUT, (int64_t)run->client->bytes_written);
+    probe_gauge_set(run->probe, PROBE_GAUGE_BYTES_IN, (int64_t)run->client->bytes_read);
     if (now_ns >= run->next_progress_ns) {
         run->next_progress_ns = now_ns + (o && o->progress_interval_ms ? o->progress_interval_ms
                                           : LOAD_DEFAULT_PROGRESS_MS) * NS_PER_MS;
@@ -458,6 +503,7 @@ static int run_prepare(struct run *run, char *err, size_t err_len)
     client->requests = run->request_ptrs;
     client->request_lens = run->request_lens;
     client->pipeline = cfg->pipeline;
+    client->no_read = cfg->no_read;
     for (uint32_t i = 0; i < run->n; i++)
         load_conn_init(&run->conns[i], client, i, &run->slots[(size_t)i * cfg->pipeline]);
     return 0;

@@ -16,6 +16,14 @@
  *       during it, as wrk2 and HdrHistogram users expect.
  *   idle (--idle): one request per connection, then hold the connection
  *       open until the end (for measuring what idle connections cost).
+ *   never reading (--no-read, with either loop): requests are written in
+ *       batches of D (-p) and the replies are never read, so they pile up
+ *       in the server (the backpressure lesson).  The closed loop writes
+ *       the next batch as soon as the kernel took the last one: as fast as
+ *       TCP lets it, which a server that pauses reading brings to a halt.
+ *       The open loop sends at RATE, so a server without backpressure
+ *       grows by a known amount per second.  Counted: requests sent
+ *       (result->sent); there are no replies, latencies or timeouts.
  *
  * A reply counts if it arrives inside the measured window (after the
  * warm-up, before the end); requests still in flight at the end are not
@@ -33,6 +41,8 @@
  *   PROBE_HIST_CLIENT_NS       latency of every reply, measured as for the
  *                              report (from the send, or in open loop from
  *                              when the request was due)
+ *   PROBE_GAUGE_BYTES_OUT, _IN bytes the clients wrote and read (every
+ *                              tick; _IN stays 0 with --no-read)
  * A segment that cannot be created is not an error: the run goes on
  * unpublished.  (end: lesson/live-view addition)
  *
@@ -60,6 +70,8 @@ struct load_result {
     uint64_t elapsed_ns;            /* length of the measured window */
     double requests_per_sec;
     uint64_t bytes_read;            /* whole run, warm-up included */
+    uint64_t bytes_written;         /* whole run, warm-up included */
+    uint64_t sent;                  /* requests queued for sending in the window */
     uint64_t status_classes[6];     /* [2] = 2xx ... [5] = 5xx; [0] other */
     uint64_t errors[LOAD_ERR_COUNT];
     uint64_t errors_total;
@@ -82,6 +94,9 @@ struct load_progress {
     uint64_t total_ns;              /* warm-up + duration */
     uint64_t requests;              /* counted so far (measured window) */
     double recent_rps;              /* replies/s since the previous call */
+    bool no_read;                   /* --no-read: sent counts, replies do not */
+    uint64_t sent;                  /* requests sent so far (measured window) */
+    double recent_sent_per_sec;     /* requests sent/s since the previous call */
     uint64_t errors;                /* counted so far */
     uint32_t open_connections;
 };

@@ -8,6 +8,10 @@
  *    "handler_us":{"count":99,"p50":12.0,"p90":...,"p99":...,"p99.9":...,"max":...},
  *    "loop_lag_p99_us":0.0}
  *
+ * A load generator's segment (model "load", lib/load/load_run.h) also
+ * gets "client_us", the same summary of PROBE_HIST_CLIENT_NS: the latency
+ * its clients waited, which is the number a load is for.
+ *
  * Gauges use the names of probe_gauge_name(); times are microseconds
  * with one decimal, which is the unit people read latencies in.  Both
  * entry points share one renderer, so the server and `evlab stats`
@@ -79,9 +83,26 @@ static double ns_to_us(uint64_t ns)
     return (double)ns / 1000.0;
 }
 
-int probe_json_render(char *buf, size_t buf_len, const char *name, const char *model,
-                      int pid, int port, uint64_t uptime_ns, const int64_t *gauges,
-                      const struct histogram *handler, const struct histogram *loop_lag)
+/* {"count":N,"p50":..,"p90":..,"p99":..,"p99.9":..,"max":..} in us. */
+static void json_hist_us(struct json_out *out, const struct histogram *h)
+{
+    json_printf(out,
+                "{\"count\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
+                "\"p99.9\":%.1f,\"max\":%.1f}",
+                (unsigned long long)histogram_count(h),
+                ns_to_us(histogram_percentile(h, 50.0)),
+                ns_to_us(histogram_percentile(h, 90.0)),
+                ns_to_us(histogram_percentile(h, 99.0)),
+                ns_to_us(histogram_percentile(h, 99.9)),
+                ns_to_us(histogram_max(h)));
+}
+
+/* The renderer behind both entry points; `client` (may be NULL) adds the
+ * "client_us" member of a load generator's segment. */
+static int json_render(char *buf, size_t buf_len, const char *name, const char *model,
+                       int pid, int port, uint64_t uptime_ns, const int64_t *gauges,
+                       const struct histogram *handler, const struct histogram *loop_lag,
+                       const struct histogram *client)
 {
     if (buf_len == 0)
         return -ENOSPC;
@@ -100,15 +121,12 @@ int probe_json_render(char *buf, size_t buf_len, const char *name, const char *m
                     probe_gauge_name((enum probe_gauge)g), (long long)gauges[g]);
     json_printf(&out, "}");
 
-    json_printf(&out,
-                ",\"handler_us\":{\"count\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
-                "\"p99.9\":%.1f,\"max\":%.1f}",
-                (unsigned long long)histogram_count(handler),
-                ns_to_us(histogram_percentile(handler, 50.0)),
-                ns_to_us(histogram_percentile(handler, 90.0)),
-                ns_to_us(histogram_percentile(handler, 99.0)),
-                ns_to_us(histogram_percentile(handler, 99.9)),
-                ns_to_us(histogram_max(handler)));
+    json_printf(&out, ",\"handler_us\":");
+    json_hist_us(&out, handler);
+    if (client != NULL) {
+        json_printf(&out, ",\"client_us\":");
+        json_hist_us(&out, client);
+    }
     json_printf(&out, ",\"loop_lag_p99_us\":%.1f}",
                 ns_to_us(histogram_percentile(loop_lag, 99.0)));
 
@@ -119,15 +137,25 @@ int probe_json_render(char *buf, size_t buf_len, const char *name, const char *m
     return (int)out.used;
 }
 
+int probe_json_render(char *buf, size_t buf_len, const char *name, const char *model,
+                      int pid, int port, uint64_t uptime_ns, const int64_t *gauges,
+                      const struct histogram *handler, const struct histogram *loop_lag)
+{
+    return json_render(buf, buf_len, name, model, pid, port, uptime_ns, gauges, handler,
+                       loop_lag, NULL);
+}
+
 int probe_snapshot_json(const struct probe_info *info, const struct probe_snapshot *snapshot,
                         char *buf, size_t buf_len)
 {
     uint64_t uptime = snapshot->taken_ns > info->start_mono_ns
                           ? snapshot->taken_ns - info->start_mono_ns : 0;
-    return probe_json_render(buf, buf_len, info->name, info->model, info->pid, info->port,
-                             uptime, snapshot->gauges,
-                             &snapshot->hists[PROBE_HIST_HANDLER_NS],
-                             &snapshot->hists[PROBE_HIST_LOOP_LAG_NS]);
+    bool is_load = strcmp(info->model, "load") == 0;
+    return json_render(buf, buf_len, info->name, info->model, info->pid, info->port,
+                       uptime, snapshot->gauges,
+                       &snapshot->hists[PROBE_HIST_HANDLER_NS],
+                       &snapshot->hists[PROBE_HIST_LOOP_LAG_NS],
+                       is_load ? &snapshot->hists[PROBE_HIST_CLIENT_NS] : NULL);
 }
 
 /* A fixed answer, for the builds and calls that have no probe. */

@@ -4,6 +4,11 @@
  * replies normally, split in pieces, never, cut short, with 503, or
  * stalls once for 500 ms.
  *
+ * A client that never reads (--no-read) is checked from the server's
+ * side as well as its own: the server offers 16 KiB replies without ever
+ * blocking and counts the bytes the kernel took, which stay at a few
+ * socket buffers' worth only if nobody reads them.
+ *
  * The headline test is coordinated omission: against a server that stalls
  * once for 500 ms, the closed loop (which waits with the server) records
  * one slow sample and a small p99, while the open loop (latency from each
@@ -48,7 +53,10 @@ enum server_mode {
     SERVE_NEVER,        /* read requests, never answer */
     SERVE_CLOSE_MID,    /* half a reply, then close */
     SERVE_503,          /* 503, keep-alive */
+    SERVE_BIG,          /* 16 KiB replies, written without blocking (no_read) */
 };
+
+#define BIG_REPLY_BYTES 16384
 
 #define SERVER_MAX_CLIENTS 32
 
@@ -63,6 +71,7 @@ struct test_server {
     atomic_int requests;          /* complete requests seen */
     atomic_int max_batch;         /* most requests found in one read */
     atomic_int accepted;
+    atomic_llong big_written;     /* SERVE_BIG: reply bytes the kernel took */
 };
 
 struct client_state {
@@ -118,6 +127,19 @@ static bool server_reply(struct test_server *s, int fd)
     case SERVE_503:
         write_all(fd, busy, sizeof busy - 1);
         return true;
+    case SERVE_BIG: {
+        /* Never blocks: whatever the kernel does not take is dropped (a
+         * client that reads would then see garbled replies, and count
+         * them; one that never reads sees nothing). */
+        static char big[BIG_REPLY_BYTES];
+        int head = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n",
+                            BIG_REPLY_BYTES - 64);
+        memset(big + head, 'b', sizeof big - (size_t)head);
+        ssize_t took = send(fd, big, (size_t)head + BIG_REPLY_BYTES - 64, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (took > 0)
+            atomic_fetch_add(&s->big_written, took);
+        return true;
+    }
     }
     return false;
 }
@@ -436,6 +458,71 @@ static void test_idle_sends_one_request_per_connection(void **state)
 }
 
 /*
+ * --no-read, closed loop: batches of 4 requests as fast as the server
+ * takes them, and not one byte read.  If the client read, the server
+ * could write 16 KiB per request it saw; since it does not, the kernel
+ * takes a few socket buffers' worth (a few MiB) and then nothing.
+ */
+static void test_no_read_sends_and_never_reads(void **state)
+{
+    struct test_server *s = server_start(SERVE_BIG, 0, 0);
+    struct load_config cfg;
+
+    (void)state;
+    config_for(&cfg, s->port, 1, 800);
+    cfg.no_read = true;
+    cfg.pipeline = 4;
+    struct load_result *r = run_ok(&cfg);
+    int seen = atomic_load(&s->requests);
+    long long written = atomic_load(&s->big_written);
+    server_stop(s);
+
+    fprintf(stderr, "no-read: sent %llu requests, server saw %d and could write %lld KiB "
+            "of the %lld KiB of replies\n", (unsigned long long)r->sent, seen, written >> 10,
+            (long long)seen * BIG_REPLY_BYTES >> 10);
+    assert_int_equal(r->bytes_read, 0);
+    assert_int_equal(r->requests, 0);
+    assert_int_equal(r->errors_total, 0);
+    assert_int_equal(r->unanswered, 0);
+    assert_true(r->sent >= 1000);
+    assert_true(r->bytes_written >= r->sent * 30);   /* each request is ~40 bytes */
+    /* The server read most of them (the rest were still in its socket
+     * buffer at the end): nothing held the client back. */
+    assert_true((uint64_t)seen * 2 >= r->sent);
+    /* Nobody drained the replies: the kernel took at most a quarter of
+     * them (in practice a few MiB of the hundreds offered). */
+    assert_true(written * 4 < (long long)seen * BIG_REPLY_BYTES);
+    free(r);
+}
+
+/*
+ * --no-read, open loop: the schedule, not the replies, decides what goes
+ * out: 400/s for 0.5 s is 200 requests, all of them sent.
+ */
+static void test_no_read_open_loop_keeps_the_rate(void **state)
+{
+    struct test_server *s = server_start(SERVE_OK, 0, 0);
+    struct load_config cfg;
+
+    (void)state;
+    config_for(&cfg, s->port, 2, 500);
+    cfg.no_read = true;
+    cfg.mode = LOAD_OPEN;
+    cfg.rate = 400;
+    struct load_result *r = run_ok(&cfg);
+    sleep_ms(50);                 /* let the server read the last few */
+    int seen = atomic_load(&s->requests);
+    server_stop(s);
+
+    assert_int_equal(r->bytes_read, 0);
+    assert_int_equal(r->requests, 0);
+    assert_true(r->sent + r->unsent >= 190 && r->sent + r->unsent <= 210);
+    assert_true(r->sent >= 150);
+    assert_true((uint64_t)seen >= r->sent);
+    free(r);
+}
+
+/*
  * Coordinated omission.  The server answers at once, except that its
  * 100th request makes it stall 500 ms.
  */
@@ -518,6 +605,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_503_is_a_bad_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_loop_keeps_the_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_sends_one_request_per_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_read_sends_and_never_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_read_open_loop_keeps_the_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_loop_sees_the_stall_closed_loop_hides_it,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_fd_limit_message, setup, teardown),

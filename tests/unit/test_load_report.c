@@ -212,6 +212,45 @@ static void test_progress_line(void **state)
     assert_null(strchr(line, '\n'));
 }
 
+/* --no-read: there are no replies, so the line, the text and the JSON
+ * speak of requests sent, and say the replies were never read. */
+static void test_no_read_reports_sent(void **state)
+{
+    struct load_progress p = {
+        .phase = LOAD_PHASE_MEASURE, .elapsed_ns = 1000000000ull, .total_ns = 5000000000ull,
+        .no_read = true, .sent = 900, .recent_sent_per_sec = 4321, .open_connections = 2,
+    };
+    char line[160];
+    struct load_config cfg;
+    struct load_result *r = sample_result();
+
+    (void)state;
+    load_progress_format(&p, line, sizeof line);
+    assert_non_null(strstr(line, "4321 sent/s"));
+    assert_non_null(strstr(line, "never read"));
+    assert_non_null(strstr(line, "open 2"));
+
+    sample_config(&cfg);
+    cfg.no_read = true;
+    r->sent = 777;
+    r->bytes_written = 31080;
+    r->bytes_read = 0;
+    char *text = capture(load_report_text, &cfg, r);
+    assert_non_null(strstr(text, "replies never read"));
+    assert_non_null(strstr(text, "sent        777 requests"));
+    assert_null(strstr(text, "latency "));   /* no reply, no latency to show */
+    free(text);
+    text = capture(load_report_json, &cfg, r);
+    const char *end = json_value(text);
+    if (end == NULL || *skip_ws(end) != '\0')
+        fail_msg("not valid JSON: %s", text);
+    assert_non_null(strstr(text, "\"no_read\": true"));
+    assert_non_null(strstr(text, "\"sent\": 777"));
+    assert_non_null(strstr(text, "\"bytes_written\": 31080"));
+    free(text);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_text_summary),
         cmocka_unit_test(test_json_is_valid_with_documented_fields),
         cmocka_unit_test(test_progress_line),
+        cmocka_unit_test(test_no_read_reports_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
