@@ -9,6 +9,11 @@ dir=$1
 only=${2:-}
 limit=${TEST_TIME_LIMIT:-300}
 
+# Tests that build something themselves (a handout, an exercise) must build
+# it as a user would from a shell, not with the variables of the make that
+# runs the suite (make SAN=asan test would otherwise leak SAN=asan into them).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES SAN PROBES
+
 passed=0; failed=0; failed_bins=()
 here=$(cd "$(dirname "$0")" && pwd)
 for bin in $(find "$dir" -type f -name 'test_*' -perm -u+x | sort) \
