@@ -63,13 +63,13 @@ def main():
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
 
-    annotate = subprocess.run(["callgrind_annotate", "--inclusive=yes", out],
+    annotate = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
                               capture_output=True, text=True, check=True).stdout
     os.unlink(out)
     inclusive = {}
     for row in annotate.splitlines():
         # "12,345,678 (45.6%)  lib/http/http_parser.c:http_parse [...]"
-        m = re.match(r"\s*([\d,]+)\s+(?:\([\d.]+%\)\s+)?\S*?:?(\w+)\s", row + " ")
+        m = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?\S*?:?(\w+)\s", row + " ")
         if m and m.group(2) in FUNCTIONS and m.group(2) not in inclusive:
             inclusive[m.group(2)] = int(m.group(1).replace(",", ""))
     print("%d requests answered" % requests)

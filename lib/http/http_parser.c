@@ -358,16 +358,26 @@ static int check_field(const struct http_header *h, struct http_framing *framing
 
 /* ---- phase 1: checking the header block as it arrives ------------------- */
 
+/* Whether c may be byte number `at` (from 0) of the version "HTTP/1.1":
+ * the bytes of "HTTP/#.#", where '#' stands for any digit. */
+static bool version_byte_fits(size_t at, unsigned char c)
+{
+    static const char version_pattern[] = "HTTP/#.#";
+
+    if (at >= sizeof version_pattern - 1)
+        return false;
+    if (version_pattern[at] == '#')
+        return c >= '0' && c <= '9';
+    return c == (unsigned char)version_pattern[at];
+}
+
 /* Checks the byte at data[k], which belongs to a line that has not ended
  * (it is not a LF, nor a CR followed by LF).  Returns 0 while the line can
  * still become valid, else the status to answer with.  Each answer depends
  * only on bytes up to k, so it is the same however the input is split. */
 static int scan_byte(struct http_parser *p, const char *data, size_t k, const char **reason)
 {
-    /* The version, with '#' standing for a digit. */
-    static const char version_pattern[] = "HTTP/#.#";
     unsigned char c = (unsigned char)data[k];
-    size_t at;
 
     /* The first byte of a line that is not empty says what the line is. */
     if (p->state == HTTP_SCAN_START)
@@ -403,9 +413,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
             return 0;
         break;
     case HTTP_SCAN_VERSION:
-        at = k - p->part_start;
-        if (at < sizeof version_pattern - 1 &&
-            (version_pattern[at] == '#' ? (c >= '0' && c <= '9') : c == version_pattern[at]))
+        if (version_byte_fits(k - p->part_start, c))
             return 0;
         break;
     case HTTP_SCAN_FIELD_NAME:
@@ -499,16 +507,26 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
 }
 
 /* The fast path of phase 1: returns the end of the run of bytes from k
- * on that need no check but their character class, and do not change
- * `state`: the rest of a target after its first byte, of a header name,
- * of a header value.  Most of a request is such runs, and one class test
- * per byte here replaces a trip through scan_byte's switch.  A byte of
- * any other class (a space, a colon, a CR or LF...) ends the run and is
- * left to scan_byte or to the line end, so the result is the same. */
+ * on that scan_byte would accept without changing `state`: the rest of
+ * a method, of a target after its first byte, of the version, of a
+ * header name, of a header value.  Most of a request is such runs, and
+ * one test per byte here replaces a trip through scan_byte's switch.
+ * The first byte that is not (a space, a colon, a CR or LF, an error...)
+ * ends the run and is left to scan_byte or to the line end, so the
+ * result is the same. */
 static size_t skip_plain_run(const struct http_parser *p, const char *data, size_t k,
                              size_t window)
 {
     switch (p->state) {
+    case HTTP_SCAN_METHOD:
+        while (k < window && is_token_char((unsigned char)data[k]) &&
+               k - p->line_start < HTTP_METHOD_MAX_LEN)
+            k++;
+        break;
+    case HTTP_SCAN_VERSION:
+        while (k < window && version_byte_fits(k - p->part_start, (unsigned char)data[k]))
+            k++;
+        break;
     case HTTP_SCAN_TARGET:
         if (k == p->part_start)         /* scan_byte checks how it starts */
             break;
