@@ -7,6 +7,9 @@
 #   make check-asan the test suite under AddressSanitizer + UBSan
 #   make check-tsan the threaded tests under ThreadSanitizer
 #   make PROBES=0   build with the instrumentation compiled out
+#   make fuzz       the request parser under libFuzzer for FUZZ_S seconds
+#   make soak       every model under load and hostile clients for SOAK_S s
+#   make bench-core the server core's costs, side by side with nginx
 #
 # Every variant builds into its own folder under build/, so a sanitizer
 # build never mixes objects with a normal one.
@@ -58,7 +61,8 @@ LIB_A := $(OUT)/libevlab.a
 VIZ_A := $(OUT)/libevlabviz.a
 EVLAB := $(OUT)/evlab
 
-.PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build bench-tools
+.PHONY: all test demo deps check-deps check-asan check-tsan bench clean tests-build \
+        fuzz soak bench-core check-fuzz-deps bench-tools
 
 # Benchmark-only programs: one file each in bench/ (bench/minimal_server.c
 # is the floor the loop is measured against; bench/probe_cost.c times the
@@ -121,6 +125,41 @@ demo: all
 
 bench: all
 	./evlab bench
+
+# The parser's libFuzzer target (tests/fuzz/fuzz_http_parser.c) needs
+# clang.  It starts from the committed seeds in tests/fuzz/corpus/ and
+# keeps what it finds in build/fuzz/corpus/, so the repository stays small;
+# any crash, leak or sanitizer report fails the target.
+FUZZ_S ?= 60
+FUZZ_SRCS := lib/http/http_parser.c lib/http/routes.c lib/http/http_response.c \
+             lib/common/buffer.c
+FUZZ_BIN := build/fuzz/fuzz_http_parser
+
+check-fuzz-deps:
+	@scripts/deps.sh check fuzz
+
+$(FUZZ_BIN): tests/fuzz/fuzz_http_parser.c $(FUZZ_SRCS) | check-fuzz-deps
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Ilib \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    tests/fuzz/fuzz_http_parser.c $(FUZZ_SRCS) -o $@
+
+fuzz: check-fuzz-deps $(FUZZ_BIN)
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_S) -max_len=10000 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+
+# Every model at once under a mixed load and hostile clients (scripts/soak.py).
+SOAK_S ?= 600
+soak: all
+	python3 scripts/soak.py --seconds $(SOAK_S) --evlab $(EVLAB)
+
+# The server core's costs per model, nginx beside them when installed
+# (scripts/bench_core.py; about five minutes).  strace is installed when
+# it can be; without it the syscall column says n/a.
+bench-core: all bench-tools
+	-@scripts/deps.sh check bench-core
+	python3 scripts/bench_core.py --evlab $(EVLAB)
 
 deps:
 	@scripts/deps.sh install

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/decimal.h"
+
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
     va_list ap;
@@ -36,18 +39,13 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
  * strtoull would quietly accept) and overflow. */
 static bool parse_digits(const char *text, uint64_t *value, const char **end)
 {
-    char *stop;
-    unsigned long long v;
+    size_t digits;
 
-    if (text == NULL || !isdigit((unsigned char)text[0]))
+    if (text == NULL)
         return false;
-    errno = 0;
-    v = strtoull(text, &stop, 10);
-    if (errno == ERANGE)
-        return false;
-    *value = v;
-    *end = stop;
-    return true;
+    digits = decimal_parse_prefix(text, strlen(text), UINT64_MAX, value);
+    *end = text + digits;
+    return digits > 0;
 }
 
 bool cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -82,15 +80,15 @@ bool cli_parse_duration(const char *text, uint64_t *out_ns)
         return false;
     /* A bare number means seconds, the unit people type most often. */
     if (*end == '\0' || strcmp(end, "s") == 0)
-        unit = 1000000000ull;
+        unit = NS_PER_S;
     else if (strcmp(end, "ms") == 0)
-        unit = 1000000ull;
+        unit = NS_PER_MS;
     else if (strcmp(end, "us") == 0)
-        unit = 1000ull;
+        unit = NS_PER_US;
     else if (strcmp(end, "m") == 0)
-        unit = 60ull * 1000000000ull;
+        unit = 60 * NS_PER_S;
     else if (strcmp(end, "h") == 0)
-        unit = 3600ull * 1000000000ull;
+        unit = 3600 * NS_PER_S;
     else
         return false;
     return mul_checked(v, unit, out_ns);

@@ -22,9 +22,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "load/bench_config.h"
-#include "load/bench_output.h"
-#include "load/bench_run.h"
+#include "bench/bench_config.h"
+#include "bench/bench_output.h"
+#include "bench/bench_run.h"
 #include "net/fdlimit.h"
 #include "load/load_report.h"
 
@@ -147,7 +147,19 @@ static int write_outputs(const char *dir, const struct bench_config *cfg,
     return rc;
 }
 
-int cmd_bench(int argc, char **argv)
+/* What the command line asked for. */
+struct bench_args {
+    struct bench_config cfg;
+    char out_dir[4096];           /* "" = bench/results/DATE-TIME */
+    bool quiet;
+};
+
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct bench_args *args)
 {
     static const struct option options[] = {
         { "models", required_argument, NULL, 'm' },
@@ -163,7 +175,7 @@ int cmd_bench(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct bench_config cfg;
-    char out_dir[4096] = "", err[512];
+    char out_dir[sizeof args->out_dir] = "", err[512];
     bool quiet = false;
     int opt;
 
@@ -212,7 +224,7 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'h':
             fputs(bench_usage, stdout);
-            return 0;
+            return -1;
         case ':':
             return cli_usage_error("bench", bench_usage, "option '%s' needs a value",
                                    argv[optind - 1]);
@@ -222,12 +234,29 @@ int cmd_bench(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage_error("bench", bench_usage, "unexpected argument '%s'", argv[optind]);
+    args->cfg = cfg;
+    snprintf(args->out_dir, sizeof args->out_dir, "%s", out_dir);
+    args->quiet = quiet;
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    struct bench_args args;
+    char err[512];
+    memset(&args, 0, sizeof args);
+    int parsed = parse_args(argc, argv, &args);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : parsed;
+    struct bench_config cfg = args.cfg;
+    char *out_dir = args.out_dir;
+    bool quiet = args.quiet;
 
     if (out_dir[0] == '\0') {
         time_t now = time(NULL);
         struct tm tm;
         localtime_r(&now, &tm);
-        strftime(out_dir, sizeof out_dir, "bench/results/%Y-%m-%d-%H%M%S", &tm);
+        strftime(out_dir, sizeof args.out_dir, "bench/results/%Y-%m-%d-%H%M%S", &tm);
     }
     if (bench_output_mkdir(out_dir, err, sizeof err) < 0) {
         fprintf(stderr, "evlab bench: %s\n", err);

@@ -10,6 +10,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "demo_run.h"
+#include "common/clock.h"
 
 static const char demo_usage[] =
     "usage: evlab demo [options]\n"
@@ -39,7 +40,12 @@ static const char demo_usage[] =
     "  --record FILE    also record the run (evlab view --replay FILE later)\n"
     "  -h, --help\n";
 
-int cmd_demo(int argc, char **argv)
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct demo_config *args)
 {
     static const struct option options[] = {
         { "duration", required_argument, NULL, 'd' },
@@ -60,7 +66,8 @@ int cmd_demo(int argc, char **argv)
     uint64_t value;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
         case 'd':
             if (!cli_parse_duration(optarg, &config.app.duration_ns) ||
@@ -80,7 +87,7 @@ int cmd_demo(int argc, char **argv)
             if (!cli_parse_u64(optarg, 1, 600000, &value))
                 return cli_usage_error("demo", demo_usage, "--budget wants 1..600000 ms, not '%s'",
                                        optarg);
-            config.app.options.budget_ns = value * 1000000u;
+            config.app.options.budget_ns = clock_ms_to_ns(value);
             break;
         case 'r':
             if (!cli_parse_u64(optarg, 1, VIEW_MAX_REFRESH_HZ, &value))
@@ -99,12 +106,24 @@ int cmd_demo(int argc, char **argv)
             break;
         case 'h':
             fputs(demo_usage, stdout);
-            return 0;
+            return -1;
+        case ':':
+            return cli_usage_error("demo", demo_usage, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("demo", demo_usage, "unknown option");
+            return cli_usage_error("demo", demo_usage, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return cli_usage_error("demo", demo_usage, "unexpected argument '%s'", argv[optind]);
+    *args = config;
+    return 0;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    struct demo_config config;
+    int parsed = parse_args(argc, argv, &config);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : parsed;
     return demo_run(&config);
 }

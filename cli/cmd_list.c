@@ -20,7 +20,17 @@ static const char list_usage[] =
 
 enum { LIST_MAX = 256 };
 
-int cmd_list(int argc, char **argv)
+/* What the command line asked for. */
+struct list_args {
+    bool clean;
+};
+
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct list_args *args)
 {
     static const struct option options[] = {
         { "clean", no_argument, NULL, 'c' },
@@ -36,13 +46,23 @@ int cmd_list(int argc, char **argv)
             clean = true;
         else if (opt == 'h') {
             fputs(list_usage, stdout);
-            return 0;
+            return -1;
         } else
             return cli_usage_error("list", list_usage, "unknown option '%s'", argv[optind - 1]);
     }
     if (optind != argc)
         return cli_usage_error("list", list_usage, "unexpected argument '%s'", argv[optind]);
-    if (clean) {
+    args->clean = clean;
+    return 0;
+}
+
+int cmd_list(int argc, char **argv)
+{
+    struct list_args args = { 0 };
+    int parsed = parse_args(argc, argv, &args);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : parsed;
+    if (args.clean) {
         int removed = probe_list_clean();
         printf("removed %d segment%s of servers that are gone\n", removed < 0 ? 0 : removed,
                removed == 1 ? "" : "s");

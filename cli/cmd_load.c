@@ -150,7 +150,19 @@ enum {
     OPT_IDLE, OPT_BACKEND, OPT_SEED,
 };
 
-int cmd_load(int argc, char **argv)
+/* What the command line asked for. */
+struct load_args {
+    struct load_config cfg;
+    bool json, quiet, mix_given;
+    const char *target;
+};
+
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct load_args *args)
 {
     static const struct option options[] = {
         { "connections", required_argument, NULL, 'c' },
@@ -173,7 +185,7 @@ int cmd_load(int argc, char **argv)
     bool json = false, quiet = false, mix_given = false;
     char err[512];
     uint64_t v;
-    int opt, rc;
+    int opt;
 
     load_config_defaults(&cfg);
     optind = 1;
@@ -249,7 +261,7 @@ int cmd_load(int argc, char **argv)
             break;
         case 'h':
             fputs(load_usage, stdout);
-            return 0;
+            return -1;
         case ':':
             return cli_usage_error("load", load_usage, "option '%s' needs a value",
                                    argv[optind - 1]);
@@ -262,7 +274,25 @@ int cmd_load(int argc, char **argv)
                                                                   : "more than one TARGET");
     if (cfg.idle && cfg.mode == LOAD_OPEN)
         return cli_usage_error("load", load_usage, "--idle and --rate do not go together");
-    rc = target_setup(&cfg, argv[optind], mix_given);
+    args->cfg = cfg;
+    args->json = json;
+    args->quiet = quiet;
+    args->mix_given = mix_given;
+    args->target = argv[optind];
+    return 0;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    struct load_args args;
+    char err[512];
+    memset(&args, 0, sizeof args);
+    int rc = parse_args(argc, argv, &args);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    struct load_config cfg = args.cfg;
+    bool json = args.json, quiet = args.quiet;
+    rc = target_setup(&cfg, args.target, args.mix_given);
     if (rc != 0)
         return rc;
 

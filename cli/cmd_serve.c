@@ -13,6 +13,7 @@
 #include "common/limits.h"
 #include "loop/loop.h"
 #include "server/server.h"
+#include "common/clock.h"
 
 static const char serve_usage[] =
     "usage: evlab serve --model blocking|threads|loop [options]\n"
@@ -72,7 +73,18 @@ static bool backend_known(const char *name)
     return false;
 }
 
-int cmd_serve(int argc, char **argv)
+/* What the command line asked for. */
+struct serve_args {
+    struct server_config config;
+    bool quiet;
+};
+
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct serve_args *args)
 {
     enum { OPT_BIND = 256, OPT_MAX_BODY, OPT_MAX_THREADS, OPT_STACK, OPT_BACKEND,
            OPT_WORKERS, OPT_NO_BACKPRESSURE, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT };
@@ -157,12 +169,12 @@ int cmd_serve(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: {
             uint64_t ns;
             /* 1 ms .. 1 day, whole milliseconds. */
-            if (!cli_parse_duration(optarg, &ns) || ns < 1000000u || ns > 86400ull * 1000000000u)
+            if (!cli_parse_duration(optarg, &ns) || ns < NS_PER_MS || ns > 86400 * NS_PER_S)
                 return cli_usage_error("serve", serve_usage,
                                        "%s wants a duration from 1ms to 24h (e.g. 10s), not '%s'",
                                        opt == OPT_REQUEST_TIMEOUT ? "--request-timeout"
                                                                   : "--idle-timeout", optarg);
-            uint32_t ms = (uint32_t)(ns / 1000000u);
+            uint32_t ms = (uint32_t)(ns / NS_PER_MS);
             if (opt == OPT_REQUEST_TIMEOUT)
                 config.request_timeout_ms = ms;
             else
@@ -174,7 +186,7 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'h':
             fputs(serve_usage, stdout);
-            return 0;
+            return -1;
         case ':':
             return cli_usage_error("serve", serve_usage, "option '%s' needs a value", argv[optind - 1]);
         default:
@@ -189,6 +201,20 @@ int cmd_serve(int argc, char **argv)
                                         strcmp(config.backend, "poll") != 0))
         return cli_usage_error("serve", serve_usage,
                                "--backend, --workers and --no-backpressure are loop-model options");
+    args->config = config;
+    args->quiet = quiet;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_args args;
+    memset(&args, 0, sizeof args);
+    int parsed = parse_args(argc, argv, &args);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : parsed;
+    struct server_config config = args.config;
+    bool quiet = args.quiet;
 
     char err[256] = "";
     struct server *server;

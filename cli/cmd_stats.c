@@ -75,7 +75,18 @@ static int print_json(const struct probe_info *info, const struct probe_snapshot
     return 0;
 }
 
-int cmd_stats(int argc, char **argv)
+/* What the command line asked for. */
+struct stats_args {
+    bool json;
+    const char *name;
+};
+
+/* Parses the command line into *args, the way every evlab command does
+ * (cli/cmd_view.c's parse_args is the model): options are parsed into
+ * locals and handed back only when all of them were good.  Returns 0 to
+ * go on, -1 when --help was printed (exit 0), or the exit status of a
+ * usage error that was printed. */
+static int parse_args(int argc, char **argv, struct stats_args *args)
 {
     static const struct option options[] = {
         { "json", no_argument, NULL, 'j' },
@@ -91,16 +102,28 @@ int cmd_stats(int argc, char **argv)
             json = true;
         else if (opt == 'h') {
             fputs(stats_usage, stdout);
-            return 0;
+            return -1;
         } else
             return cli_usage_error("stats", stats_usage, "unknown option '%s'", argv[optind - 1]);
     }
     if (optind != argc - 1)
         return cli_usage_error("stats", stats_usage, "expected one server NAME (see 'evlab list')");
+    args->json = json;
+    args->name = argv[optind];
+    return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    struct stats_args args = { 0 };
+    int parsed = parse_args(argc, argv, &args);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : parsed;
+    bool json = args.json;
 
     char err[256] = "";
     struct probe_reader *reader;
-    int rc = probe_reader_open(&reader, argv[optind], err, sizeof err);
+    int rc = probe_reader_open(&reader, args.name, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "evlab stats: %s\n", err);
         return 1;

@@ -95,7 +95,7 @@ static int parse_args(int argc, char **argv, struct view_args *args)
             if (!cli_parse_u64(optarg, 1, 600000, &value))
                 return cli_usage_error("view", view_usage, "--budget wants 1..600000 ms, not '%s'",
                                        optarg);
-            args->app.options.budget_ns = value * 1000000u;
+            args->app.options.budget_ns = clock_ms_to_ns(value);
             break;
         case 'r':
             if (!cli_parse_u64(optarg, 1, VIEW_MAX_REFRESH_HZ, &value))

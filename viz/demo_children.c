@@ -7,25 +7,24 @@
  * handler reads: it must not walk structures that the interrupted code
  * may have been halfway through changing.
  *
- * Between fork() and exec() the child only makes async-signal-safe calls
- * (dup2, open, prctl, execv, _exit): the parent may have had other
- * threads holding locks (it has none today, but the rule costs nothing).
+ * Starting a child is lib/spawn/spawn.c's (the same code `evlab bench`
+ * and the tests use); this file adds what only the demo needs: the table
+ * a crash handler can walk, and the children's output kept for later.
  */
 #include "demo_children.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "spawn/spawn.h"
 
 static struct demo_child children[DEMO_MAX_CHILDREN];
 static volatile pid_t running_pids[DEMO_MAX_CHILDREN];   /* 0: none */
@@ -42,27 +41,6 @@ struct demo_child *demo_child_get(int index)
                                                                              : NULL;
 }
 
-/* In the child: wire up its descriptors and become /proc/self/exe. */
-static void child_exec(int output_fd, pid_t parent, char *const argv[])
-{
-    /* Die with the demo, even if the demo is killed with SIGKILL; and if
-     * the demo is already gone, do not start at all. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        _exit(127);
-    int null_fd = open("/dev/null", O_RDWR);
-    if (null_fd >= 0)
-        dup2(null_fd, STDIN_FILENO);
-    dup2(output_fd, STDOUT_FILENO);
-    dup2(output_fd, STDERR_FILENO);
-    /* The parent ignores SIGPIPE and catches quit signals; the child must
-     * start with the default dispositions (exec resets caught ones, not
-     * ignored ones). */
-    signal(SIGPIPE, SIG_DFL);
-    execv("/proc/self/exe", argv);
-    _exit(127);
-}
-
 int demo_child_spawn(const char *label, char *const argv[], char *err, size_t err_len)
 {
     int index;
@@ -73,36 +51,29 @@ int demo_child_spawn(const char *label, char *const argv[], char *err, size_t er
         snprintf(err, err_len, "too many child processes (%d)", DEMO_MAX_CHILDREN);
         return -EMFILE;
     }
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) == -1) {
-        int e = errno;
-        snprintf(err, err_len, "pipe2: %s", strerror(e));
-        return -e;
-    }
     if (!atexit_installed) {
         atexit(stop_all_at_exit);
         atexit_installed = true;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1) {
-        int e = errno;
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        snprintf(err, err_len, "fork: %s", strerror(e));
-        return -e;
-    }
-    if (pid == 0)
-        child_exec(pipe_fds[1], parent, argv);   /* never returns */
-
-    close(pipe_fds[1]);
-    fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+    /* lib/spawn/spawn.c does the fork and exec, with the safety steps
+     * its header lists (PDEATHSIG, default SIGPIPE).  stdout and stderr
+     * share one pipe, read without blocking so a chatty child never
+     * stalls and nothing it prints lands on the ncurses screen. */
+    struct spawn_request request = {
+        .path = "/proc/self/exe", .argv = argv, .stderr_fd = SPAWN_STDERR_STDOUT,
+        .stdout_nonblocking = true,
+    };
+    struct spawn_child spawned;
+    int rc = spawn_start(&spawned, &request, err, err_len);
+    if (rc < 0)
+        return rc;
+    pid_t pid = spawned.pid;
     struct demo_child *child = &children[index];
     memset(child, 0, sizeof *child);
     child->used = true;
     child->running = true;
     child->pid = pid;
-    child->output_fd = pipe_fds[0];
+    child->output_fd = spawned.stdout_fd;
     snprintf(child->label, sizeof child->label, "%s", label);
     running_pids[index] = pid;
     return index;
@@ -144,7 +115,7 @@ int demo_child_first_line(int index, char *line, size_t len, unsigned timeout_ms
     struct demo_child *child = demo_child_get(index);
     if (child == NULL)
         return -EINVAL;
-    uint64_t deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = clock_now_ns() + clock_ms_to_ns(timeout_ms);
     for (;;) {
         bool open = drain_some(child);
         char *newline = strchr(child->output, '\n');
@@ -163,7 +134,7 @@ int demo_child_first_line(int index, char *line, size_t len, unsigned timeout_ms
             return -ETIMEDOUT;
         }
         struct pollfd pfd = { .fd = child->output_fd, .events = POLLIN };
-        poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1);
+        poll(&pfd, 1, (int)((deadline - now) / NS_PER_MS) + 1);
     }
 }
 
@@ -203,7 +174,7 @@ static void stop_indexes(const int *indexes, size_t count, unsigned grace_ms)
 {
     for (size_t i = 0; i < count; i++)
         demo_child_signal(indexes[i], SIGTERM);
-    uint64_t deadline = clock_now_ns() + (uint64_t)grace_ms * 1000000u;
+    uint64_t deadline = clock_now_ns() + clock_ms_to_ns(grace_ms);
     for (;;) {
         demo_children_reap();
         for (size_t i = 0; i < count; i++)

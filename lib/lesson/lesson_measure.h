@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "lesson/lesson_claim.h"
-#include "load/bench_procstat.h"
+#include "bench/bench_procstat.h"
 #include "probe/probe_reader.h"
 
 /* How often the "most seen" values are sampled: a 200 ms handler is seen

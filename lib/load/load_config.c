@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/decimal.h"
+
 void load_config_defaults(struct load_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -28,10 +31,10 @@ void load_config_defaults(struct load_config *cfg)
     cfg->mode = LOAD_CLOSED;
     cfg->connections = 10;
     cfg->pipeline = 1;
-    cfg->duration_ns = 10ull * 1000000000ull;
-    cfg->warmup_ns = 1ull * 1000000000ull;
-    cfg->connect_timeout_ns = 2ull * 1000000000ull;
-    cfg->timeout_ns = 5ull * 1000000000ull;
+    cfg->duration_ns = 10 * NS_PER_S;
+    cfg->warmup_ns = 1 * NS_PER_S;
+    cfg->connect_timeout_ns = 2 * NS_PER_S;
+    cfg->timeout_ns = 5 * NS_PER_S;
     cfg->backend = "epoll";
     cfg->seed = 1;
     cfg->mix.count = 1;
@@ -84,14 +87,7 @@ static int mix_entry_parse(const char *s, size_t len, struct load_mix_entry *ent
     const char *w = colon + 1;
     size_t w_len = len - path_len - 1;
     uint64_t weight = 0;
-    bool ok = w_len > 0 && w_len <= 7;
-    for (size_t i = 0; ok && i < w_len; i++) {
-        if (!isdigit((unsigned char)w[i]))
-            ok = false;
-        else
-            weight = weight * 10 + (uint64_t)(w[i] - '0');
-    }
-    if (!ok || weight < 1 || weight > LOAD_MAX_WEIGHT) {
+    if (!decimal_parse(w, w_len, LOAD_MAX_WEIGHT, &weight) || weight < 1) {
         snprintf(err, err_len,
                  "bad weight '%.*s' in --mix entry '%.*s' (expected a whole number 1..%d, e.g. /sleep/100:10)",
                  (int)w_len, w, (int)len, s, LOAD_MAX_WEIGHT);
@@ -171,18 +167,11 @@ size_t load_mix_pick(const struct load_mix *mix, uint64_t r)
 /* Parses a port: 1..65535, digits only. */
 static bool port_parse(const char *s, size_t len, int *port)
 {
-    int value = 0;
+    uint64_t value;
 
-    if (len == 0 || len > 5)
+    if (!decimal_parse(s, len, 65535, &value) || value < 1)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        value = value * 10 + (s[i] - '0');
-    }
-    if (value < 1 || value > 65535)
-        return false;
-    *port = value;
+    *port = (int)value;
     return true;
 }
 

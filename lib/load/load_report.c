@@ -9,6 +9,7 @@
  * quote or a backslash.
  */
 #include "load/load_report.h"
+#include "common/json.h"
 
 #include <inttypes.h>
 
@@ -107,21 +108,6 @@ void load_report_text(FILE *out, const struct load_config *cfg, const struct loa
     }
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 void load_report_json(FILE *out, const struct load_config *cfg, const struct load_result *r)
 {
     char target[300];
@@ -129,7 +115,7 @@ void load_report_json(FILE *out, const struct load_config *cfg, const struct loa
 
     target_format(cfg, target, sizeof target);
     fprintf(out, "{\"target\": ");
-    json_string(out, target);
+    json_write_string(out, target);
     fprintf(out, ", \"mode\": \"%s\", \"connections\": %u, \"pipeline\": %u, \"rate\": %" PRIu64
             ", \"duration_s\": %.3f, \"warmup_s\": %.3f, \"elapsed_s\": %.3f",
             load_mode_name(cfg), cfg->connections, cfg->pipeline,
@@ -158,7 +144,7 @@ void load_report_json(FILE *out, const struct load_config *cfg, const struct loa
             r->interrupted ? "true" : "false");
     for (size_t i = 0; i < cfg->mix.count; i++) {
         fprintf(out, "%s{\"path\": ", i > 0 ? ", " : "");
-        json_string(out, cfg->mix.entries[i].path);
+        json_write_string(out, cfg->mix.entries[i].path);
         fprintf(out, ", \"weight\": %u, \"requests\": %" PRIu64 "}",
                 cfg->mix.entries[i].weight, r->mix_requests[i]);
     }

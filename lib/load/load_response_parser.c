@@ -12,6 +12,7 @@
  * track of response boundaries (bad or duplicate Content-Length, chunked).
  */
 #include "load/load_response_parser.h"
+#include "common/decimal.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -71,16 +72,14 @@ static bool header_apply(struct load_response_parser *p)
 
     if (p->name_len == 14 && memcmp(p->name, "content-length", 14) == 0) {
         uint64_t n = 0;
-        if (p->has_length || p->value_len == 0 || p->value_len > 15) {
+        if (p->has_length) {
             p->error = "bad or repeated Content-Length";
             return false;
         }
-        for (size_t i = 0; i < p->value_len; i++) {
-            if (!isdigit((unsigned char)p->value[i])) {
-                p->error = "bad Content-Length";
-                return false;
-            }
-            n = n * 10 + (uint64_t)(p->value[i] - '0');
+        /* Digits only; 15 of them is a petabyte, more than any reply. */
+        if (p->value_len > 15 || !decimal_parse(p->value, p->value_len, UINT64_MAX, &n)) {
+            p->error = "bad Content-Length";
+            return false;
         }
         p->has_length = true;
         p->body_left = n;

@@ -42,8 +42,6 @@
 #define LOAD_RECONNECT_DELAY_MS  100
 #define LOAD_DEFAULT_PROGRESS_MS 250
 
-#define NS_PER_MS 1000000ull
-#define NS_PER_S  1000000000ull
 
 /* Per-connection facts only the run cares about. */
 struct conn_extra {

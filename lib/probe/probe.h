@@ -3,21 +3,35 @@
  * to be watched by `evlab view`, `evlab stats` and `evlab list`.
  *
  * The three evlab models, the exercises' starter code and a student's own
- * server all publish the same way (this is compiled and run as
- * tests/unit/test_probe_example.c, functions example_start(),
- * example_turn() and example_stop()):
+ * server all publish the same way.  This is the whole of a small one
+ * (probe_example_serve() in lib/probe/probe_example.c, which the build
+ * compiles and tests/unit/test_probe_example.c runs and compares with
+ * this text):
  *
- *     char err[256];
- *     if (probe_create(&probe, &(struct probe_config){
- *             .name = name, .model = "loop", .port = port }, err, sizeof err) < 0)
- *         return -1;
- *     me = probe_thread_begin(probe, "loop");
- *     ...
- *     probe_block_begin(me, PROBE_CALL_POLL, -1);
- *     int n = poll(fds, count, timeout_ms);
- *     probe_block_end(me, PROBE_CALL_POLL, -1);
- *     probe_emit(me, PROBE_EV_POLL_RETURN, -1, n > 0 ? (uint64_t)n : 0, 0);
- *     ...
+ *     struct probe *probe;
+ *     rc = probe_create(&probe, &(struct probe_config){
+ *         .name = name, .model = "example", .port = port }, NULL, 0);
+ *     if (rc < 0)
+ *         return rc;
+ *     struct probe_thread *me = probe_thread_begin(probe, "main");
+ *     for (int served = 0; served < requests; served++) {
+ *         struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+ *         probe_block_begin(me, PROBE_CALL_POLL, listen_fd);
+ *         int n = poll(&pfd, 1, wait_ms);
+ *         probe_block_end(me, PROBE_CALL_POLL, listen_fd);
+ *         probe_emit(me, PROBE_EV_POLL_RETURN, -1, (uint64_t)n, 0);
+ *         if (n <= 0)
+ *             break;
+ *         int fd = accept(listen_fd, NULL, NULL);
+ *         if (fd < 0)
+ *             continue;
+ *         probe_emit(me, PROBE_EV_ACCEPT, fd, 0, 0);
+ *         probe_handler_begin(me, fd, ROUTE_ROOT);
+ *         answer(fd);
+ *         probe_handler_end(me, fd, ROUTE_ROOT);
+ *         probe_emit(me, PROBE_EV_CLOSE, fd, 0, 0);
+ *         close(fd);
+ *     }
  *     probe_thread_end(me);
  *     probe_destroy(probe);
  *
@@ -104,8 +118,8 @@ enum probe_call {
 enum probe_gauge {
     PROBE_GAUGE_CONNECTIONS = 0,   /* open client connections                 */
     PROBE_GAUGE_THREADS,           /* threads of the server (sampler excluded) */
-    PROBE_GAUGE_QUEUED,            /* per model: README.md, "What the view    */
-    PROBE_GAUGE_READY,             /* calls queued and ready"                 */
+    PROBE_GAUGE_QUEUED,            /* per model: docs/MODELS.md               */
+    PROBE_GAUGE_READY,             /* per model: docs/MODELS.md               */
     PROBE_GAUGE_HANDLERS_RUNNING,
     PROBE_GAUGE_REQUESTS_DONE,
     PROBE_GAUGE_EVENTS_DROPPED,

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 
 /* An append-only cursor into the caller's buffer that remembers whether
  * anything did not fit, so the render code can stay a straight line. */
@@ -58,20 +59,19 @@ static void json_printf(struct json_out *out, const char *fmt, ...)
     out->used += (size_t)n;
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped.
- * Names are restricted already, but a model is any text a student gave. */
+/* A JSON string (lib/common/json.h escapes it).  Names are restricted
+ * already, but a model is any text a student gave. */
 static void json_string(struct json_out *out, const char *text)
 {
-    json_printf(out, "\"");
-    for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
-        if (*c == '"' || *c == '\\')
-            json_printf(out, "\\%c", *c);
-        else if (*c < 0x20)
-            json_printf(out, "\\u%04x", *c);
-        else
-            json_printf(out, "%c", *c);
+    if (out->overflow)
+        return;
+    size_t room = out->len - out->used;
+    size_t need = json_format_string(out->buf + out->used, room, text);
+    if (need >= room) {
+        out->overflow = true;
+        return;
     }
-    json_printf(out, "\"");
+    out->used += need;
 }
 
 static double ns_to_us(uint64_t ns)

@@ -38,7 +38,8 @@ name=cli-test-$$
 "$evlab" serve --model loop --name "$name" >"$out" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 50); do grep -q listening "$out" && break; sleep 0.1; done
+# Up to 20 s: a busy machine can be slow to start a process.
+for _ in $(seq 200); do grep -q listening "$out" && break; sleep 0.1; done
 port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$out")
 check "serve printed its port" test -n "$port"
 check "curl gets hello" bash -c "curl -s -m 5 http://127.0.0.1:$port/ | grep -q hello"

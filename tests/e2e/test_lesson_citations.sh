@@ -51,9 +51,9 @@ done
 [ "$citations" -gt 0 ] || say_fail "no lesson citations found under lessons/"
 
 # The example at the top of lib/probe/probe.h is the first code a student
-# copies: every line of it must be in tests/unit/test_probe_example.c,
-# which the build compiles and runs.
-example_file=tests/unit/test_probe_example.c
+# copies: every line of it must be in lib/probe/probe_example.c, which the
+# build compiles and tests/unit/test_probe_example.c runs.
+example_file=lib/probe/probe_example.c
 trimmed_example=$(sed 's/^[[:space:]]*//; s/[[:space:]]*$//' "$example_file")
 while IFS= read -r code; do
     code=$(echo "$code" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')

@@ -18,7 +18,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 name="e2e-load-$$"
 "$EVLAB" serve --model loop --name "$name" >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server_pid=$!
-for _ in $(seq 50); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
+# Up to 20 s: a busy machine can be slow to start a process.
+for _ in $(seq 200); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$tmp/serve.out")
 [ -n "$port" ] || fail "server did not start: $(cat "$tmp/serve.err")"
 
@@ -56,7 +57,10 @@ grep -q $'\r' "$tmp/load.err" && fail "progress on a pipe contains carriage retu
 # 2. The instrumentation name as target, open loop.
 "$EVLAB" load -R 200 -c 2 -d 500ms --warmup 0 --json "$name" >"$tmp/name.json" 2>/dev/null \
     || fail "load by name exited $?"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["mode"]=="open" and r["latency_from"]=="intended" and 80 <= r["requests"] <= 110, r' \
+# The schedule is fixed (200/s for 0.5 s: 100 requests due) whatever the
+# scheduler does to us; how many of them were answered inside the window
+# depends on this noisy machine, so only "most" is asserted.
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); due=r["requests"]+r["unsent"]+r["unanswered"]; assert r["mode"]=="open" and r["latency_from"]=="intended" and 95 <= due <= 110 and r["requests"] >= 50, r' \
     "$tmp/name.json" || fail "load by name: bad result"
 
 # 3. A bad mix: exit 2, one clear line.

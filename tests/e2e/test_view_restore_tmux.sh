@@ -78,8 +78,9 @@ run_view() {
     wait_for 10 screen_has "EXIT=" || fail "[$how] the view did not end"
     screen_has "EXIT=$expected" || fail "[$how] exit status is not $expected"
     $T send-keys -t view "clear; [ \"\$(stty -g)\" = \"\$SAVED\" ] && echo TTY-RESTORED || echo TTY-BROKEN" Enter
-    wait_for 5 screen_has "TTY-" || fail "[$how] the shell did not answer"
-    screen_has "TTY-RESTORED" || fail "[$how] terminal settings not restored"
+    tty_answered() { screen_line TTY-RESTORED || screen_line TTY-BROKEN; }
+    wait_for 5 tty_answered || fail "[$how] the shell did not answer"
+    screen_line "TTY-RESTORED" || fail "[$how] terminal settings not restored"
     kill -0 "$view_pid" 2>/dev/null && fail "[$how] the view is still running"
     echo "ok: $how restores the terminal (exit $expected)"
 }
@@ -101,6 +102,6 @@ screen_has "QUEUED" || fail "the gone pane lost its last picture"
 $T send-keys -t view q
 wait_for 10 screen_has "EXIT=0" || fail "[vt100] q did not quit"
 $T send-keys -t view "clear; [ \"\$(stty -g)\" = \"\$SAVED\" ] && echo TTY-RESTORED || echo TTY-BROKEN" Enter
-wait_for 5 screen_has "TTY-RESTORED" || fail "[vt100] terminal settings not restored"
+wait_for 5 screen_line "TTY-RESTORED" || fail "[vt100] terminal settings not restored"
 echo "PASS: view restores the terminal on q/SIGINT/SIGTERM/SIGSEGV/SIGABRT; gone server; layout version"
 exit 0

@@ -14,6 +14,10 @@ fail() {
 
 screen() { $T capture-pane -p -t "$PANE"; }
 screen_has() { screen | grep -q -- "$1"; }
+# screen_line TEXT: a whole line of the screen is TEXT.  Use it to wait for
+# a command's output, which screen_has would also find in the command line
+# itself while it is still being typed (then the test races the shell).
+screen_line() { screen | grep -qx -- "$1"; }
 
 # wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it
 # succeeds or SECONDS have passed, so no wait is unbounded.

@@ -2,17 +2,15 @@
  * fuzz_http_parser.c — libFuzzer target for the request parser, the
  * routes and the reply formatting.
  *
- * Build and run (from the repository root; ~60 s, corpus kept in /tmp):
+ * Build and run (from the repository root; needs clang):
  *
- *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *       -fno-sanitize-recover=undefined -Ilib tests/fuzz/fuzz_http_parser.c \
- *       lib/http/http_parser.c lib/http/routes.c lib/http/http_response.c \
- *       lib/common/buffer.c -o /tmp/fuzz_http_parser
- *   mkdir -p /tmp/fuzz_http_parser_corpus
- *   printf 'GET /sleep/5?block=1 HTTP/1.1\r\nHost: a\r\n\r\n' > /tmp/fuzz_http_parser_corpus/seed1
- *   printf '\0\0\0\0POST /echo HTTP/1.0\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabcGET / HTTP/1.1\n\n' \
- *       > /tmp/fuzz_http_parser_corpus/seed2
- *   /tmp/fuzz_http_parser /tmp/fuzz_http_parser_corpus -max_total_time=60 -max_len=10000
+ *   make fuzz               # 60 s; FUZZ_S=600 make fuzz for longer
+ *
+ * The Makefile builds it with -fsanitize=fuzzer,address,undefined, starts
+ * from the seeds in tests/fuzz/corpus/ (one file per request shape: a
+ * 5-byte prefix, described below, then the bytes) and keeps what the
+ * fuzzer adds in build/fuzz/corpus/.  A crash leaves its input in
+ * build/fuzz/crash-*; rerun it with `build/fuzz/fuzz_http_parser FILE`.
  *
  * What it checks, beyond "no crash, no read past len" (every call gets
  * its bytes in a heap block of exactly `len` bytes, so AddressSanitizer

@@ -1,7 +1,6 @@
 /*
  * Hostile clients against every server model, over real loopback sockets
- * and real `evlab serve` processes (the guarantees README.md lists under
- * "The `evlab` program": a 4xx and a close, never a crash):
+ * and real `evlab serve` processes (the behaviour README.md promises for bad requests):
  *
  *   1. garbage bytes                  -> 400 and a close, as soon as the
  *                                         first impossible byte arrives

@@ -300,7 +300,9 @@ static void test_closed_loop_counts_replies(void **state)
     /* Each reply is 44 bytes; warm-up is 0 so all bytes are in the run,
      * plus at most one reply per connection that arrived after the end. */
     assert_true(r->bytes_read >= r->requests * 44);
-    assert_true(r->elapsed_ns >= 450 * MS && r->elapsed_ns <= 700 * MS);
+    /* The run ends at its duration: never early; late only by how long
+     * this shared machine keeps us off the CPU (generous: 1.5 s). */
+    assert_true(r->elapsed_ns >= 450 * MS && r->elapsed_ns <= 2000 * MS);
     free(r);
 }
 

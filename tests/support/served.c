@@ -1,33 +1,32 @@
 /*
- * served.c — see served.h.
+ * served.c — see served.h.  Starting and stopping the server is
+ * lib/spawn/spawn.c's job and reading its /proc files is
+ * lib/bench/bench_procstat.c's, the same code `evlab bench` uses; what is
+ * left here is the test side: a small blocking HTTP client with deadlines.
  */
 #include "served.h"
 
+#include "bench/bench_procstat.h"
+#include "common/clock.h"
 #include "net/net.h"
+#include "spawn/spawn.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    return (double)clock_now_ns() / (double)NS_PER_MS;
 }
 
 int self_fd_count(void)
@@ -45,85 +44,36 @@ int served_start(struct served *s, const char *model, const char *const *extra_a
                  int nofile_limit)
 {
     static int serial;
+    const char *args[32] = { "--model", model, "--name", s->name };
+    int argc = 4;
+    struct spawn_child child;
+    char err[512];
+
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "test-%s-%d-%d", model, (int)getpid(), ++serial);
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return -1;
-    const char *argv[32] = { evlab_bin(), "serve", "--model", model, "--port", "0",
-                             "--name", s->name };
-    int argc = 8;
     for (int i = 0; extra_args && extra_args[i] && argc < 31; i++)
-        argv[argc++] = extra_args[i];
-    argv[argc] = NULL;
-
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        /* If the test dies (a failed assertion, a timeout kill), the
-         * server must not outlive it. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(out[1], STDOUT_FILENO);
-        if (nofile_limit > 0) {
-            struct rlimit rl = { (rlim_t)nofile_limit, (rlim_t)nofile_limit };
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-        execv(argv[0], (char *const *)argv);
-        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    s->pid = pid;
-
-    /* Read the "listening on" line, bounded by 10 s. */
-    char line[512];
-    size_t len = 0;
-    double deadline = now_ms() + 10000;
-    while (len < sizeof line - 1 && now_ms() < deadline) {
-        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-        if (poll(&pfd, 1, 200) <= 0)
-            continue;
-        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        line[len] = '\0';
-        if (strchr(line, '\n'))
-            break;
-    }
-    close(out[0]);
-    line[len] = '\0';
-    const char *at = strstr(line, "listening on ");
-    if (at == NULL || sscanf(at, "listening on %*[^:]:%d", &s->port) != 1) {
-        fprintf(stderr, "served_start(%s): no 'listening on' line, got '%s'\n", model, line);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        args[argc++] = extra_args[i];
+    args[argc] = NULL;
+    /* The server's stderr stays the test's, so its warnings show in the
+     * test log. */
+    if (spawn_serve(&child, evlab_bin(), args, STDERR_FILENO, nofile_limit, err, sizeof err) < 0) {
+        fprintf(stderr, "served_start(%s): %s\n", model, err);
         return -1;
     }
+    /* Tests count this process's descriptors: keep none of the server's.
+     * (Its later stdout writes fail with EPIPE, which it ignores.) */
+    close(child.stdout_fd);
+    s->pid = child.pid;
+    s->port = child.port;
     return 0;
 }
 
 int served_stop(struct served *s)
 {
-    if (s->pid <= 0)
-        return -1;
-    kill(s->pid, SIGTERM);
-    double deadline = now_ms() + 10000;
-    int status = 0;
-    while (now_ms() < deadline) {
-        pid_t r = waitpid(s->pid, &status, WNOHANG);
-        if (r == s->pid) {
-            s->pid = 0;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        usleep(10000);
-    }
-    fprintf(stderr, "served_stop: pid %d ignored SIGTERM for 10 s; killing\n", (int)s->pid);
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &status, 0);
+    int status = spawn_stop_pid(s->pid, 10000);
+
     s->pid = 0;
-    return -1;
+    return status;
 }
 
 int served_fd_count(const struct served *s)
@@ -166,38 +116,14 @@ int served_wait_fd_count(const struct served *s, int want, int timeout_ms)
 
 int served_thread_count(const struct served *s)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)s->pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    int threads = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &threads) == 1)
-            break;
-    fclose(f);
-    return threads;
+    struct bench_proc_sample sample;
+    return bench_proc_read(s->pid, &sample) == 0 ? (int)sample.threads : -1;
 }
 
 long served_cpu_ms(const struct served *s)
 {
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)s->pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    /* Fields after the command name (which may hold spaces) start after
-     * the last ')'; utime and stime are fields 14 and 15. */
-    char *p = strrchr(text, ')');
-    if (p == NULL)
-        return -1;
-    unsigned long utime = 0, stime = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (long)((utime + stime) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+    struct bench_proc_sample sample;
+    return bench_proc_read(s->pid, &sample) == 0 ? (long)sample.cpu_ms : -1;
 }
 
 int client_connect(struct client *c, int port)

@@ -3,8 +3,9 @@
  * ephemeral port, talk HTTP to it over real loopback sockets, and stop it
  * by PID.  Used by the integration tests of every model.
  *
- * The evlab binary is found through $EVLAB_BIN (make test sets it), else
- * ./evlab.  Every wait here is bounded: a server that does not answer
+ * The server is started and stopped by lib/spawn/spawn.h (the same code
+ * `evlab bench` and `evlab demo` use).  The evlab binary is found through
+ * $EVLAB_BIN (make test sets it), else ./evlab.  Every wait here is bounded: a server that does not answer
  * fails the test, it does not hang it.
  */
 #ifndef EVLAB_TEST_SERVED_H

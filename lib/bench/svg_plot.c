@@ -8,7 +8,7 @@
  * polyline, circle, text) in user units, so the file scales cleanly to
  * any size in a browser or on a slide.  No library, no JavaScript.
  */
-#include "load/svg_plot.h"
+#include "bench/svg_plot.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
  * as keys.  Every writer opens its file, writes, and checks both
  * ferror() and fclose(): a full disk must be an error, not a short file.
  */
-#include "load/bench_output.h"
+#include "bench/bench_output.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,7 +18,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "load/svg_plot.h"
+#include "bench/svg_plot.h"
+#include "common/json.h"
 
 int bench_output_mkdir(const char *dir, char *err, size_t err_len)
 {
@@ -64,22 +65,6 @@ static int close_out(FILE *f, const char *path, char *err, size_t err_len)
         return -EIO;
     }
     return 0;
-}
-
-/* A JSON string: quotes and backslashes escaped, control bytes as \u. */
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }
 
 static double ms(uint64_t ns)
@@ -154,7 +139,7 @@ int bench_write_json(const char *path, const struct bench_config *cfg,
             (double)cfg->timeout_ns / 1e9, cfg->loop_backend);
     for (size_t w = 0; w < cfg->workload_count; w++) {
         fprintf(f, "%s{\"name\": \"%s\", \"mix\": ", w ? ", " : "", cfg->workloads[w].name);
-        json_string(f, cfg->workloads[w].mix_text);
+        json_write_string(f, cfg->workloads[w].mix_text);
         fputc('}', f);
     }
     fputs("]},\n \"runs\": [\n", f);

@@ -10,19 +10,21 @@
  * connections close (last sample) — so the numbers describe the server
  * under load, not the server shutting down.
  */
-#include "load/bench_run.h"
+#include "bench/bench_run.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "load/bench_procstat.h"
-#include "load/bench_server.h"
+#include "bench/bench_procstat.h"
 #include "load/load_run.h"
+#include "spawn/spawn.h"
 
 /* Seconds a run costs beyond warm-up + duration (start, stop). */
 #define BENCH_RUN_OVERHEAD_S 0.4
+/* How long a server may take to exit after SIGTERM before SIGKILL. */
+#define BENCH_SERVER_STOP_MS 5000
 
 struct run_probe {
     pid_t pid;
@@ -71,9 +73,12 @@ static int bench_run_one(const struct bench_config *cfg, const struct bench_run_
                          uint32_t connections, struct bench_row *row, struct bench_status *status,
                          char *err, size_t err_len)
 {
-    const char *loop_args[] = { "--backend", cfg->loop_backend, NULL };
-    const char *threads_args[] = { NULL };
-    struct bench_server server;
+    /* The server's stderr (warnings and errors only) goes to the log the
+     * caller chose, so nothing a server says can scramble the progress
+     * bar; its stdout is the pipe spawn_serve() reads the port from. */
+    const char *loop_args[] = { "--model", model, "--backend", cfg->loop_backend, NULL };
+    const char *other_args[] = { "--model", model, NULL };
+    struct spawn_child server;
     int rc;
 
     memset(row, 0, sizeof *row);
@@ -81,9 +86,10 @@ static int bench_run_one(const struct bench_config *cfg, const struct bench_run_
     snprintf(row->workload, sizeof row->workload, "%s", workload->name);
     row->connections = connections;
 
-    rc = bench_server_start(&server, options->evlab_path, model,
-                            strcmp(model, "loop") == 0 ? loop_args : threads_args,
-                            options->server_log_fd, err, err_len);
+    rc = spawn_serve(&server, options->evlab_path,
+                     strcmp(model, "loop") == 0 ? loop_args : other_args,
+                     options->server_log_fd >= 0 ? options->server_log_fd : SPAWN_STDERR_NULL, 0,
+                     err, err_len);
     if (rc < 0)
         return rc;
 
@@ -115,8 +121,8 @@ static int bench_run_one(const struct bench_config *cfg, const struct bench_run_
         rc = load_run(&lc, &lo, result, err, err_len);
     /* A server that is gone before we stop it (crashed, or killed by
      * someone else) makes this point meaningless: say so. */
-    row->server_died = !bench_server_running(&server);
-    row->server_exit = bench_server_stop(&server);
+    row->server_died = !spawn_running(&server);
+    row->server_exit = spawn_stop(&server, BENCH_SERVER_STOP_MS);
     if (rc < 0) {
         free(result);
         return rc;

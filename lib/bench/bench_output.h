@@ -21,8 +21,8 @@
 
 #include <stddef.h>
 
-#include "load/bench_config.h"
-#include "load/bench_run.h"
+#include "bench/bench_config.h"
+#include "bench/bench_run.h"
 
 /* Creates dir and its parents (mkdir -p). */
 int bench_output_mkdir(const char *dir, char *err, size_t err_len);

@@ -1,5 +1,5 @@
 /*
- * test_load_svg.c — the SVG plotter: nice tick values on linear and log
+ * test_bench_svg.c — the SVG plotter: nice tick values on linear and log
  * axes, short tick labels, and a rendered file whose structure a test can
  * rely on (one <g class="series"> per series, escaped text, no points
  * that a log axis cannot show).
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "load/svg_plot.h"
+#include "bench/svg_plot.h"
 
 static void test_linear_ticks_are_round(void **state)
 {

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "load/bench_config.h"
+#include "bench/bench_config.h"
 #include "load/load_client.h"
 
 struct bench_row {

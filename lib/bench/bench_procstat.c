@@ -6,7 +6,7 @@
  * parentheses, may itself contain blanks and ')' — so we find the *last*
  * ')' and count fields from there, the one robust way to parse it.
  */
-#include "load/bench_procstat.h"
+#include "bench/bench_procstat.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,13 +3,16 @@
  * (see the header).  Each list is split on its separator and every item
  * is checked on its own, so a message can quote the one that is wrong.
  */
-#include "load/bench_config.h"
+#include "bench/bench_config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/clock.h"
+#include "common/decimal.h"
 
 static const char *const known_models[] = { "blocking", "threads", "loop" };
 
@@ -65,9 +68,9 @@ void bench_config_defaults(struct bench_config *cfg)
         cfg->connections[i] = levels[i];
     cfg->level_count = 4;
     (void)bench_parse_workloads("root,mix", cfg, err, sizeof err);
-    cfg->duration_ns = 4ull * 1000000000ull;
-    cfg->warmup_ns = 1ull * 1000000000ull;
-    cfg->timeout_ns = 2ull * 1000000000ull;
+    cfg->duration_ns = 4 * NS_PER_S;
+    cfg->warmup_ns = 1 * NS_PER_S;
+    cfg->timeout_ns = 2 * NS_PER_S;
     cfg->loop_backend = "epoll";
 }
 
@@ -118,14 +121,7 @@ int bench_parse_levels(const char *text, struct bench_config *cfg, char *err, si
     for (;;) {
         size_t len = strcspn(s, ",");
         uint64_t v = 0;
-        bool ok = len > 0 && len <= 6;
-        for (size_t i = 0; ok && i < len; i++) {
-            if (!isdigit((unsigned char)s[i]))
-                ok = false;
-            else
-                v = v * 10 + (uint64_t)(s[i] - '0');
-        }
-        if (!ok || v < 1 || v > LOAD_MAX_CONNECTIONS) {
+        if (!decimal_parse(s, len, LOAD_MAX_CONNECTIONS, &v) || v < 1) {
             snprintf(err, err_len, "bad connection count '%.*s' (expected 1..%d, e.g. 1,10,100)",
                      (int)len, s, LOAD_MAX_CONNECTIONS);
             return -EINVAL;
