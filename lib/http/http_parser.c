@@ -514,9 +514,10 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
  * a method, of a target after its first byte, of the version, of a
  * header name, of a header value.  Most of a request is such runs, and
  * one test per byte here replaces a trip through scan_byte's switch.
- * The first byte that is not (a space, a colon, a CR or LF, an error...)
- * ends the run and is left to scan_byte or to the line end, so the
- * result is the same. */
+ * The run ends at the first byte that needs more than its class checked
+ * (a space, a colon, a CR or LF, or a byte that may be an error); that
+ * byte is left to scan_byte or to the line end, so the outcome is the
+ * same as checking byte by byte. */
 static size_t skip_plain_run(const struct http_parser *p, const char *data, size_t k,
                              size_t window)
 {
