@@ -107,6 +107,7 @@ static void text_put_decimal(struct text *t, size_t value)
  * status replies' bodies both begin. */
 static void text_put_status(struct text *t, int status)
 {
+    assert(status >= 100 && status <= 999);     /* three digits, as HTTP has */
     text_put_decimal(t, (size_t)status);
     text_put(t, " ", 1);
     text_put_string(t, http_status_reason(status));

@@ -90,10 +90,11 @@ bool reply_append(struct probe *probe, const struct reply_plan *plan, struct buf
 
     switch (m->id) {
     case ROUTE_ROOT:
+        /* The commonest reply of all is always the same bytes. */
         if (!plan->head && plan->connection == HTTP_CONNECTION_KEEP) {
             /* Appended whole or not at all, like every reply. */
             buffer_append(out, root_reply, sizeof root_reply - 1);
-            return true;
+            return stays_open(plan);
         }
         return reply_ok(plan, "text/plain", ROUTE_ROOT_BODY,
                         sizeof ROUTE_ROOT_BODY - 1, out);
