@@ -29,14 +29,23 @@
  *      and the body's length are known and each further call is a single
  *      comparison: are header_len + framing.length bytes here yet?
  *
- * The request handed back holds pointers into the caller's bytes, and
- * the caller may move those bytes between calls (its buffer grows or
- * compacts).  So the request is filled in by parsing the header block
- * once more, from the caller's current bytes, on the call that returns
+ * The request handed back holds pointers into the caller's bytes.  The
+ * line checks of phase 1 parse each line into the request as they go, so
+ * when the whole header block arrives in one call (the common case: one
+ * read brings one request), the request is complete when the empty line
+ * is found.  But the caller may move its bytes between calls (its buffer
+ * grows or compacts), so a block that came in pieces is parsed once
+ * more, from the caller's current bytes, on the call that returns
  * HTTP_PARSE_DONE (parse_header_block).  Phase 1 has already checked
  * every line with the same functions, so that parse cannot fail: it
  * asserts so.  Each byte is still looked at a bounded number of times,
  * and nothing is allocated.
+ *
+ * Where the instructions go (bench/http_cost.py counts them): most bytes
+ * of a request sit in a target, a header name or a header value, where
+ * the only check is the byte's class.  skip_plain_run walks such a run
+ * with one test per byte; scan_byte's state switch runs only for the
+ * few bytes that end a part (a space, a colon) or may be an error.
  *
  * Rules worth knowing (the tests pin each one down):
  *   - A line may end in CRLF or in a bare LF (RFC 9112 section 2.2 lets
@@ -75,8 +84,11 @@
 
 /* ---- character classes ---------------------------------------------- */
 
-/* RFC 9110 "tchar": what may appear in a method or a header name. */
-static bool is_token_char(unsigned char c)
+/* RFC 9110 "tchar": what may appear in a method or a header name.
+ * `inline` asks the compiler to copy it into each loop that calls it:
+ * it runs for most bytes of a header block, and the call cost more than
+ * the test (bench/http_cost.py). */
+static inline bool is_token_char(unsigned char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
@@ -237,11 +249,14 @@ static int parse_request_line(const char *line, size_t len,
     if (parse_target(req->target, req->target_len, req, reason) != 0)
         return 400;
 
-    /* Methods are case-sensitive: "get" is not GET. */
+    /* Methods are case-sensitive: "get" is not GET.  GET is first in the
+     * table, so the most common request stops at the first comparison. */
     req->method = HTTP_METHOD_UNKNOWN;
     for (size_t m = 0; m < sizeof known_methods / sizeof known_methods[0]; m++) {
-        if (bytes_equal(line, method_len, known_methods[m].name))
+        if (bytes_equal(line, method_len, known_methods[m].name)) {
             req->method = known_methods[m].method;
+            break;
+        }
     }
     return 0;
 }
@@ -346,16 +361,26 @@ static int check_field(const struct http_header *h, struct http_framing *framing
 
 /* ---- phase 1: checking the header block as it arrives ------------------- */
 
+/* Whether c may be byte number `at` (from 0) of the version "HTTP/1.1":
+ * the bytes of "HTTP/#.#", where '#' stands for any digit. */
+static bool version_byte_fits(size_t at, unsigned char c)
+{
+    static const char version_pattern[] = "HTTP/#.#";
+
+    if (at >= sizeof version_pattern - 1)
+        return false;
+    if (version_pattern[at] == '#')
+        return c >= '0' && c <= '9';
+    return c == (unsigned char)version_pattern[at];
+}
+
 /* Checks the byte at data[k], which belongs to a line that has not ended
  * (it is not a LF, nor a CR followed by LF).  Returns 0 while the line can
  * still become valid, else the status to answer with.  Each answer depends
  * only on bytes up to k, so it is the same however the input is split. */
 static int scan_byte(struct http_parser *p, const char *data, size_t k, const char **reason)
 {
-    /* The version, with '#' standing for a digit. */
-    static const char version_pattern[] = "HTTP/#.#";
     unsigned char c = (unsigned char)data[k];
-    size_t at;
 
     /* The first byte of a line that is not empty says what the line is. */
     if (p->state == HTTP_SCAN_START)
@@ -391,9 +416,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
             return 0;
         break;
     case HTTP_SCAN_VERSION:
-        at = k - p->part_start;
-        if (at < sizeof version_pattern - 1 &&
-            (version_pattern[at] == '#' ? (c >= '0' && c <= '9') : c == version_pattern[at]))
+        if (version_byte_fits(k - p->part_start, c))
             return 0;
         break;
     case HTTP_SCAN_FIELD_NAME:
@@ -433,7 +456,7 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
 {
     const char *line = data + p->line_start;
     size_t line_len = content_end - p->line_start;
-    struct http_header h;
+    struct http_header h, *field;
     int status;
 
     switch (p->state) {
@@ -468,9 +491,14 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
         *reason = "malformed header line";      /* no colon */
         return 400;
     case HTTP_SCAN_FIELD_VALUE:
-        status = parse_header_line(line, line_len, &h, reason);
+        /* Parsed straight into the request while there is room: if the
+         * whole block arrives in this call, http_parse hands these
+         * fields back without parsing them again.  Past the limit the
+         * line is still checked, into `h`, and 431 comes at the end. */
+        field = p->field_count < HTTP_MAX_HEADER_FIELDS ? &req->headers[p->field_count] : &h;
+        status = parse_header_line(line, line_len, field, reason);
         if (status == 0)
-            status = check_field(&h, &p->framing, reason);
+            status = check_field(field, &p->framing, reason);
         if (status != 0)
             return status;
         p->field_count++;
@@ -479,6 +507,48 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
     }
     p->line_start = next;
     return 0;
+}
+
+/* The fast path of phase 1: returns the end of the run of bytes from k
+ * on that scan_byte would accept without changing `state`: the rest of
+ * a method, of a target after its first byte, of the version, of a
+ * header name, of a header value.  Most of a request is such runs, and
+ * one test per byte here replaces a trip through scan_byte's switch.
+ * The run ends at the first byte that needs more than its class checked
+ * (a space, a colon, a CR or LF, or a byte that may be an error); that
+ * byte is left to scan_byte or to the line end, so the outcome is the
+ * same as checking byte by byte. */
+static size_t skip_plain_run(const struct http_parser *p, const char *data, size_t k,
+                             size_t window)
+{
+    switch (p->state) {
+    case HTTP_SCAN_METHOD:
+        while (k < window && is_token_char((unsigned char)data[k]) &&
+               k - p->line_start < HTTP_METHOD_MAX_LEN)
+            k++;
+        break;
+    case HTTP_SCAN_VERSION:
+        while (k < window && version_byte_fits(k - p->part_start, (unsigned char)data[k]))
+            k++;
+        break;
+    case HTTP_SCAN_TARGET:
+        if (k == p->part_start)         /* scan_byte checks how it starts */
+            break;
+        while (k < window && is_target_char((unsigned char)data[k]))
+            k++;
+        break;
+    case HTTP_SCAN_FIELD_NAME:
+        while (k < window && is_token_char((unsigned char)data[k]))
+            k++;
+        break;
+    case HTTP_SCAN_FIELD_VALUE:
+        while (k < window && is_value_char((unsigned char)data[k]))
+            k++;
+        break;
+    default:
+        break;
+    }
+    return k;
 }
 
 /* Checks data[p->scanned .. window) and remembers how far it got.
@@ -493,6 +563,9 @@ static int scan_header_block(struct http_parser *p, const char *data, size_t win
         size_t ending = 0;      /* a line ends at k: 1 for LF, 2 for CRLF */
         int status;
 
+        k = skip_plain_run(p, data, k, window);
+        if (k == window)
+            break;
         if (data[k] == '\n') {
             ending = 1;
         } else if (data[k] == '\r') {
@@ -552,6 +625,25 @@ static void scan_connection_tokens(const struct http_header *h, bool *close, boo
     }
 }
 
+/* Decides req->keep_alive from the version and the Connection fields of
+ * a request whose header fields are all in req->headers. */
+static void decide_keep_alive(struct http_request *req)
+{
+    bool conn_close = false, conn_keep_alive = false;
+
+    for (size_t i = 0; i < req->header_count; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (bytes_equal_nocase(h->name, h->name_len, "Connection"))
+            scan_connection_tokens(h, &conn_close, &conn_keep_alive);
+    }
+    /* HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes
+     * unless asked to keep it.  "close" wins over everything. */
+    if (req->version_minor == 1)
+        req->keep_alive = !conn_close;
+    else
+        req->keep_alive = conn_keep_alive && !conn_close;
+}
+
 /* Parses the header block data[0 .. block_len), which phase 1 has already
  * checked line by line, into *req.  Returns 0 (and what the fields said
  * about the body in *framing), or the status phase 1 should have found:
@@ -560,7 +652,6 @@ static int parse_header_block(const char *data, size_t block_len,
                               struct http_request *req, struct http_framing *framing)
 {
     size_t pos = 0, end, content_end;
-    bool conn_close = false, conn_keep_alive = false;
     const char *reason = NULL;
     int status;
 
@@ -598,18 +689,9 @@ static int parse_header_block(const char *data, size_t block_len,
             return status;
         req->header_count++;
         pos = end + 1;
-        if (bytes_equal_nocase(h->name, h->name_len, "Connection"))
-            scan_connection_tokens(h, &conn_close, &conn_keep_alive);
     }
     /* The empty line phase 1 stopped at is the block's last line. */
     assert(end + 1 == block_len);
-
-    /* HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes
-     * unless asked to keep it.  "close" wins over everything. */
-    if (req->version_minor == 1)
-        req->keep_alive = !conn_close;
-    else
-        req->keep_alive = conn_keep_alive && !conn_close;
     return 0;
 }
 
@@ -643,6 +725,7 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
                                   size_t len, struct http_request *req)
 {
     struct http_framing framing;
+    bool checked_in_this_call;
     int status;
 
     assert(p != NULL && req != NULL);
@@ -650,6 +733,10 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
     /* Bytes of this request must not vanish between calls: the caller
      * consumes only after HTTP_PARSE_DONE. */
     assert(len >= p->scanned && len >= p->header_len);
+    /* Whether phase 1 looks at this request's header block from its
+     * first byte in this call: then, if the block also ends in this call,
+     * the request it fills in points into these very bytes (see below). */
+    checked_in_this_call = p->scanned == 0 && p->header_len == 0;
 
     if (p->header_len == 0) {
         /* Phase 1.  Bytes past the limit can never be part of the block,
@@ -682,11 +769,24 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
     if (len - p->header_len < p->framing.length)
         return HTTP_PARSE_NEED_MORE;
 
-    /* Point the request into the caller's bytes as they are now.  Phase 1
-     * checked these lines with the same functions; a failure here means
-     * the caller changed the bytes under us. */
-    status = parse_header_block(data, p->header_len, req, &framing);
-    assert(status == 0 && framing.length == p->framing.length);
+    if (checked_in_this_call) {
+        /* The fast path, and the common case: the whole header block came
+         * in one read.  Phase 1 has just parsed every line of it into
+         * *req (parse_request_line, then each field into req->headers)
+         * from the bytes in front of us now, so there is nothing to
+         * redo. */
+        req->header_count = p->field_count;
+    } else {
+        /* The block came in pieces, over several calls: what phase 1
+         * filled in then pointed into bytes the caller may have moved
+         * since, and into a request struct it may not have kept.  Point
+         * the request into the caller's bytes as they are now.  Phase 1
+         * checked these lines with the same functions; a failure here
+         * means the caller changed the bytes under us. */
+        status = parse_header_block(data, p->header_len, req, &framing);
+        assert(status == 0 && framing.length == p->framing.length);
+    }
+    decide_keep_alive(req);
     req->body = data + p->header_len;
     req->body_len = p->framing.length;
     req->total_len = p->header_len + p->framing.length;

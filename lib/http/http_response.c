@@ -19,7 +19,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 /* Longest head we format: status line, the three fields and a generous
@@ -57,28 +56,93 @@ static const char *connection_field(enum http_connection connection)
     return "";
 }
 
-/* Formats the head into `head` and returns its length. */
+/* ---- writing a head piece by piece -------------------------------------- */
+
+/* Text being written into a fixed array: each put copies one piece to
+ * the end.  A piece that does not fit is cut at the array's end and
+ * `cut` is set; the head writer asserts that never happens (its array is
+ * sized for the longest head), the status body writer shortens its prose.
+ * These few lines replace snprintf: a format string is parsed again on
+ * every call, which cost more instructions than parsing the request did
+ * (bench/http_cost.py counts them). */
+struct text {
+    char *bytes;
+    size_t len;
+    size_t cap;
+    bool cut;
+};
+
+static void text_put(struct text *t, const char *piece, size_t n)
+{
+    size_t room = t->cap - t->len;
+
+    if (n > room) {
+        n = room;
+        t->cut = true;
+    }
+    memcpy(t->bytes + t->len, piece, n);
+    t->len += n;
+}
+
+static void text_put_string(struct text *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
+/* Writes `value` in decimal.  The digits come out last one first, so
+ * they are written from the end of a small array towards its start. */
+static void text_put_decimal(struct text *t, size_t value)
+{
+    char digits[24];            /* SIZE_MAX has at most 20 digits */
+    size_t first = sizeof digits;
+
+    do {
+        digits[--first] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    text_put(t, digits + first, sizeof digits - first);
+}
+
+/* "404 Not Found": the status and its reason, as the status line and the
+ * status replies' bodies both begin. */
+static void text_put_status(struct text *t, int status)
+{
+    assert(status >= 100 && status <= 999);     /* three digits, as HTTP has */
+    text_put_decimal(t, (size_t)status);
+    text_put(t, " ", 1);
+    text_put_string(t, http_status_reason(status));
+}
+
+/* Formats the head into `head` and returns its length:
+ *
+ *     HTTP/1.1 200 OK\r\n
+ *     Content-Type: text/plain\r\n          (when content_type != NULL)
+ *     Content-Length: 6\r\n
+ *     Connection: close\r\n                 (as connection_field says)
+ *     \r\n
+ */
 static size_t format_head(char *head, size_t size, int status, const char *content_type,
                           size_t body_len, enum http_connection connection)
 {
-    int n;
+    struct text t = { .bytes = head, .len = 0, .cap = size, .cut = false };
 
     /* A final reply: 1xx replies have no body and no Content-Length. */
     assert(status >= 200 && status <= 999);
-    n = snprintf(head, size,
-                 "HTTP/1.1 %d %s\r\n"
-                 "%s%s%s"
-                 "Content-Length: %zu\r\n"
-                 "%s"
-                 "\r\n",
-                 status, http_status_reason(status),
-                 content_type != NULL ? "Content-Type: " : "",
-                 content_type != NULL ? content_type : "",
-                 content_type != NULL ? "\r\n" : "",
-                 body_len,
-                 connection_field(connection));
-    assert(n > 0 && (size_t)n < size);
-    return (size_t)n;
+    text_put_string(&t, "HTTP/1.1 ");
+    text_put_status(&t, status);
+    text_put_string(&t, "\r\n");
+    if (content_type != NULL) {
+        text_put_string(&t, "Content-Type: ");
+        text_put_string(&t, content_type);
+        text_put_string(&t, "\r\n");
+    }
+    text_put_string(&t, "Content-Length: ");
+    text_put_decimal(&t, body_len);
+    text_put_string(&t, "\r\n");
+    text_put_string(&t, connection_field(connection));
+    text_put_string(&t, "\r\n");
+    assert(!t.cut);
+    return t.len;
 }
 
 int http_response_append_head(struct buffer *out, int status, const char *content_type,
@@ -121,24 +185,24 @@ int http_status_append(struct buffer *out, int status, const char *detail,
                        enum http_connection connection, bool head_only)
 {
     char body[HTTP_RESPONSE_HEAD_MAX];
-    int n;
+    /* One byte short of the array, as the head: the body is prose. */
+    struct text t = { .bytes = body, .len = 0, .cap = sizeof body - 1, .cut = false };
 
     assert(out != NULL);
     /* "413 Payload Too Large: body larger than the server accepts\n".
-     * A detail too long for the array is cut, which is fine for prose. */
-    if (detail != NULL && detail[0] != '\0')
-        n = snprintf(body, sizeof body, "%d %s: %s\n", status,
-                     http_status_reason(status), detail);
-    else
-        n = snprintf(body, sizeof body, "%d %s\n", status, http_status_reason(status));
-    assert(n > 0);
-    if ((size_t)n >= sizeof body) {
-        n = (int)sizeof body - 1;
-        body[n - 1] = '\n';
+     * A detail too long for the array is cut, which is fine for prose;
+     * the cut body still ends in a newline. */
+    text_put_status(&t, status);
+    if (detail != NULL && detail[0] != '\0') {
+        text_put_string(&t, ": ");
+        text_put_string(&t, detail);
     }
+    text_put(&t, "\n", 1);
+    if (t.cut)
+        body[t.len - 1] = '\n';
     if (head_only)
-        return http_response_append_head(out, status, "text/plain", (size_t)n, connection);
-    return http_response_append(out, status, "text/plain", body, (size_t)n, connection);
+        return http_response_append_head(out, status, "text/plain", t.len, connection);
+    return http_response_append(out, status, "text/plain", body, t.len, connection);
 }
 
 int http_error_append(struct buffer *out, int status, const char *detail)

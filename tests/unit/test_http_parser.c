@@ -934,6 +934,31 @@ static size_t build_fields(char *buf, size_t size, int fields)
     return n;
 }
 
+/* A block that arrives in one call is filled in while it is checked;
+ * one that arrives in pieces is parsed again at the end (http_parser.c,
+ * http_parse).  At the field limit both must give the same request,
+ * every field in its place, with a Connection field last of all. */
+static void test_one_call_and_pieces_agree_at_field_limit(void **state)
+{
+    char buf[4096];
+    size_t cuts[4096];
+    struct parsed whole, stepped;
+    size_t n;
+
+    (void)state;
+    n = build_fields(buf, sizeof buf, HTTP_MAX_HEADER_FIELDS - 1);
+    n -= 2;                                   /* take off the empty line */
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "Connection: close\r\n\r\n");
+    for (size_t i = 0; i + 1 < n; i++)
+        cuts[i] = i + 1;
+    parse_whole(buf, n, MAX_BODY, &whole);
+    assert_int_equal(whole.result, HTTP_PARSE_DONE);
+    assert_int_equal(whole.header_count, HTTP_MAX_HEADER_FIELDS);
+    assert_false(whole.keep_alive);
+    parse_in_steps(buf, n, MAX_BODY, cuts, n - 1, &stepped);
+    assert_same_parse(&whole, &stepped);
+}
+
 static void test_431_header_count(void **state)
 {
     char buf[4096];
@@ -1154,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_431_valid_headers_byte_by_byte),
         cmocka_unit_test(test_431_or_400_at_the_limit),
         cmocka_unit_test(test_431_header_count),
+        cmocka_unit_test(test_one_call_and_pieces_agree_at_field_limit),
         cmocka_unit_test(test_keep_alive_rules),
         cmocka_unit_test(test_find_header_and_method_names),
         cmocka_unit_test(test_method_max_len_is_the_longest_name),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/buffer.h"
@@ -206,6 +207,54 @@ static void test_limit_all_or_nothing(void **state)
     buffer_free(&out);
 }
 
+/* The decimal writer: one digit, a round number, and SIZE_MAX (the
+ * longest a size_t can be), each exactly as printf would write it. */
+static void test_content_length_digits(void **state)
+{
+    struct buffer out;
+    char expected[128];
+
+    (void)state;
+    buffer_init(&out, 0);
+    assert_int_equal(http_response_append_head(&out, 200, NULL, 0, HTTP_CONNECTION_KEEP), 0);
+    expect_bytes(&out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(http_response_append_head(&out, 200, NULL, 1000000, HTTP_CONNECTION_KEEP), 0);
+    expect_bytes(&out, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+    assert_int_equal(http_response_append_head(&out, 200, NULL, SIZE_MAX, HTTP_CONNECTION_CLOSE), 0);
+    snprintf(expected, sizeof expected,
+             "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", SIZE_MAX);
+    expect_bytes(&out, expected);
+    /* A status without a reason of its own still gets a status line. */
+    assert_int_equal(http_response_append(&out, 999, "text/plain", "x", 1, HTTP_CONNECTION_KEEP), 0);
+    expect_bytes(&out, "HTTP/1.1 999 Unknown\r\nContent-Type: text/plain\r\n"
+                       "Content-Length: 1\r\n\r\nx");
+    buffer_free(&out);
+}
+
+/* A detail too long for the status body is cut to 511 bytes, of which
+ * the last is still the newline. */
+static void test_long_detail_is_cut(void **state)
+{
+    struct buffer out;
+    char detail[600];
+    const char *body;
+
+    (void)state;
+    memset(detail, 'd', sizeof detail - 1);
+    detail[sizeof detail - 1] = '\0';
+    buffer_init(&out, 0);
+    assert_int_equal(http_status_append(&out, 400, detail, HTTP_CONNECTION_KEEP, false), 0);
+    body = memmem(buffer_peek(&out), buffer_pending(&out), "\r\n\r\n", 4);
+    assert_non_null(body);
+    body += 4;
+    assert_int_equal(buffer_peek(&out) + buffer_pending(&out) - body, 511);
+    assert_memory_equal(body, "400 Bad Request: ddd", 20);
+    assert_int_equal(body[509], 'd');
+    assert_int_equal(body[510], '\n');
+    assert_non_null(memmem(buffer_peek(&out), buffer_pending(&out), "Content-Length: 511\r\n", 21));
+    buffer_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_pipelined_replies_concatenate),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_limit_all_or_nothing),
+        cmocka_unit_test(test_content_length_digits),
+        cmocka_unit_test(test_long_detail_is_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "http/http_parser.h"
 #include "http/routes.h"
+#include "server/reply.h"
 
 /* Parses `raw` (a string literal, so the request's pointers stay valid)
  * and matches it. */
@@ -268,6 +269,68 @@ static void test_cpu_burn_costs_cpu_time(void **state)
     (void)x2;
 }
 
+/* The replies every client sees most, byte for byte, as reply_append
+ * writes them: GET / on HTTP/1.1 (a prebuilt string in reply.c, which
+ * must equal what http_response_append formats), HEAD /, an HTTP/1.0
+ * client that asked to keep its connection, one that asked to close, and
+ * a 404 that keeps the connection. */
+static bool reply_to(const char *raw, struct buffer *out)
+{
+    struct http_parser p;
+    struct http_request req;
+    struct reply_plan plan;
+
+    http_parser_init(&p, HTTP_DEFAULT_MAX_BODY);
+    assert_int_equal(http_parse(&p, raw, strlen(raw), &req), HTTP_PARSE_DONE);
+    reply_plan_make(&req, &plan);
+    return reply_append(NULL, &plan, out);
+}
+
+static void expect_reply(const char *raw, bool stays_open, const char *expected)
+{
+    struct buffer out;
+
+    buffer_init(&out, 0);
+    assert_int_equal(reply_to(raw, &out), stays_open);
+    if (buffer_pending(&out) != strlen(expected) ||
+        memcmp(buffer_peek(&out), expected, strlen(expected)) != 0)
+        fail_msg("%s: got \"%.*s\"", raw, (int)buffer_pending(&out), buffer_peek(&out));
+    buffer_free(&out);
+}
+
+static void test_common_replies_exact(void **state)
+{
+    struct buffer prebuilt, formatted;
+
+    (void)state;
+    expect_reply("GET / HTTP/1.1\r\nHost: a\r\n\r\n", true,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n");
+    /* The prebuilt reply is what the general writer would send. */
+    buffer_init(&prebuilt, 0);
+    buffer_init(&formatted, 0);
+    reply_to("GET / HTTP/1.1\r\n\r\n", &prebuilt);
+    assert_int_equal(http_response_append(&formatted, 200, "text/plain", ROUTE_ROOT_BODY,
+                                          strlen(ROUTE_ROOT_BODY), HTTP_CONNECTION_KEEP), 0);
+    assert_int_equal(buffer_pending(&prebuilt), buffer_pending(&formatted));
+    assert_memory_equal(buffer_peek(&prebuilt), buffer_peek(&formatted), buffer_pending(&formatted));
+    buffer_free(&prebuilt);
+    buffer_free(&formatted);
+
+    expect_reply("HEAD / HTTP/1.1\r\n\r\n", true,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\n");
+    expect_reply("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n"
+                 "Connection: keep-alive\r\n\r\nhello\n");
+    expect_reply("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n"
+                 "Connection: close\r\n\r\nhello\n");
+    expect_reply("GET /favicon.ico HTTP/1.1\r\n\r\n", true,
+                 "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n"
+                 "404 Not Found: no such route (try /, /echo, /sleep/MS, /cpu/MS, /stats)\n");
+    expect_reply("GET /sleep/0 HTTP/1.1\r\n\r\n", true,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nslept 0 ms\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_unknown_and_unserved_methods),
         cmocka_unit_test(test_route_names),
+        cmocka_unit_test(test_common_replies_exact),
         cmocka_unit_test(test_cpu_burn_costs_cpu_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
