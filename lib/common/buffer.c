@@ -118,12 +118,6 @@ void buffer_give_back_if_drained(struct buffer *b)
         buffer_free(b);
 }
 
-size_t buffer_pending(const struct buffer *b)
-{
-    assert(b != NULL && b->start <= b->len && b->len <= b->cap);
-    return b->len - b->start;
-}
-
 const char *buffer_peek(const struct buffer *b)
 {
     assert(b != NULL);

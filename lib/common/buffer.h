@@ -29,6 +29,7 @@
 #ifndef EVLAB_BUFFER_H
 #define EVLAB_BUFFER_H
 
+#include <assert.h>
 #include <stddef.h>
 
 struct buffer_pool;
@@ -45,7 +46,6 @@ struct buffer {
 void   buffer_init(struct buffer *b, size_t limit);
 void   buffer_init_pooled(struct buffer *b, size_t limit, struct buffer_pool *pool);
 void   buffer_free(struct buffer *b);
-size_t buffer_pending(const struct buffer *b);         /* len - start */
 const char *buffer_peek(const struct buffer *b);       /* data + start */
 int    buffer_append(struct buffer *b, const void *bytes, size_t n);
 int    buffer_appendf(struct buffer *b, const char *fmt, ...)
@@ -66,6 +66,15 @@ void   buffer_clear(struct buffer *b);
 void   buffer_give_back_if_drained(struct buffer *b);
 
 /* --- The pool ----------------------------------------------------------- */
+
+/* Bytes written and not yet consumed.  Inline because the loop asks it
+ * many times per request (every event, every parse, every write); the
+ * invariant is still checked in every build. */
+static inline size_t buffer_pending(const struct buffer *b)
+{
+    assert(b != NULL && b->start <= b->len && b->len <= b->cap);
+    return b->len - b->start;
+}
 
 struct buffer_pool_block;
 
