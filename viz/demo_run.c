@@ -24,6 +24,7 @@
 #include "demo_load.h"
 #include "demo_summary.h"
 #include "replay_recorder.h"
+#include "spawn/spawn.h"
 #include "view_source.h"
 #include "view_terminal.h"
 
@@ -77,12 +78,11 @@ static int start_server(struct demo *demo, size_t i)
     }
     demo->server_children[i] = index;
     int rc = demo_child_first_line(index, line, sizeof line, SERVER_START_TIMEOUT_MS);
-    int port = 0;
-    const char *at = strstr(line, "listening on ");
-    if (rc < 0 || at == NULL || sscanf(at, "listening on %*[^:]:%d", &port) != 1) {
+    int port = rc < 0 ? rc : spawn_listening_port(line);
+    if (port < 0) {
         fprintf(stderr, "evlab demo: the %s server did not start: %s\n", demo_models[i],
                 line[0] ? line : (rc == -ETIMEDOUT ? "no answer within 5 s" : "it exited"));
-        return rc < 0 ? rc : -EPROTO;
+        return port;
     }
     snprintf(demo->targets[i], sizeof demo->targets[i], "127.0.0.1:%d", port);
     printf("evlab demo: %-8s server on %s, pid %d\n", demo_models[i], demo->targets[i],

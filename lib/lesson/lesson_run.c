@@ -23,6 +23,7 @@
 
 #include "lesson/lesson_measure.h"
 #include "probe/probe_reader.h"
+#include "spawn/spawn.h"
 
 #define NS_PER_MS 1000000ull
 #define SERVER_START_TIMEOUT_MS 5000
@@ -156,12 +157,13 @@ static int start_server(struct lesson_run *run, size_t i, char *err, size_t err_
     char line[512] = "";
     int rc = run->spawner.first_line(run->spawner.context, child, line, sizeof line,
                                      SERVER_START_TIMEOUT_MS);
-    const char *at = strstr(line, "listening on ");
-    if (rc < 0 || at == NULL || sscanf(at, "listening on %*[^:]:%d", &s->port) != 1) {
+    int port = rc < 0 ? rc : spawn_listening_port(line);
+    if (port < 0) {
         snprintf(err, err_len, "server '%s' did not start: %s", server->name,
                  line[0] ? line : rc == -ETIMEDOUT ? "no answer within 5 s" : "it exited");
-        return rc < 0 ? rc : -EPROTO;
+        return port;
     }
+    s->port = port;
     struct lesson_source *source = &run->sources[lesson_target_of_server(i)];
     rc = probe_reader_open(&source->reader, s->name, err, err_len);
     if (rc < 0)
