@@ -486,9 +486,10 @@ static void test_no_read_sends_and_never_reads(void **state)
     assert_int_equal(r->unanswered, 0);
     assert_true(r->sent >= 1000);
     assert_true(r->bytes_written >= r->sent * 30);   /* each request is ~40 bytes */
-    /* The server read most of them (the rest were still in its socket
-     * buffer at the end): nothing held the client back. */
-    assert_true((uint64_t)seen * 2 >= r->sent);
+    /* The server read many of them (how many depends on how fast this
+     * build's server thread parses: under ThreadSanitizer a fifth): what
+     * it did not read was still in its socket buffer at the end. */
+    assert_true(seen >= 500);
     /* Nobody drained the replies: the kernel took at most a quarter of
      * them (in practice a few MiB of the hundreds offered). */
     assert_true(written * 4 < (long long)seen * BIG_REPLY_BYTES);
