@@ -13,10 +13,13 @@
  *      check run on the way:
  *        - per byte: a byte that no continuation of the line could make
  *          valid (a control byte, a blank before the colon, a fourth part
- *          in the request line...) is refused at once;
- *        - per line: when a line end arrives, the whole line is parsed
- *          (parse_request_line, parse_header_line, check_field), exactly
- *          as the final parse will parse it.
+ *          in the request line...) is refused at once, and the offsets
+ *          where the line's parts begin are noted as their first bytes
+ *          go by (part_start, target_start);
+ *        - per line: when a line end arrives, what needs the whole line
+ *          is checked (finish_request_line, check_field) and the line is
+ *          filled into the request.  Its bytes are not looked at again:
+ *          the per-byte checks have already seen every one of them.
  *      So the first error in the byte stream is the one reported, as soon
  *      as its bytes are here, and however the stream is split.  A request
  *      that trickles in one byte per read still costs O(total bytes): no
@@ -29,17 +32,16 @@
  *      and the body's length are known and each further call is a single
  *      comparison: are header_len + framing.length bytes here yet?
  *
- * The request handed back holds pointers into the caller's bytes.  The
- * line checks of phase 1 parse each line into the request as they go, so
- * when the whole header block arrives in one call (the common case: one
- * read brings one request), the request is complete when the empty line
- * is found.  But the caller may move its bytes between calls (its buffer
- * grows or compacts), so a block that came in pieces is parsed once
- * more, from the caller's current bytes, on the call that returns
- * HTTP_PARSE_DONE (parse_header_block).  Phase 1 has already checked
- * every line with the same functions, so that parse cannot fail: it
- * asserts so.  Each byte is still looked at a bounded number of times,
- * and nothing is allocated.
+ * The request handed back holds pointers into the caller's bytes.  Phase
+ * 1 fills each line into the request as it ends, so when the whole
+ * header block arrives in one call (the common case: one read brings one
+ * request), the request is complete when the empty line is found.  But
+ * the caller may move its bytes between calls (its buffer grows or
+ * compacts), so for a block that came in pieces, phase 1 runs once more,
+ * with a fresh parser, over the whole block as it is now, on the call
+ * that returns HTTP_PARSE_DONE.  Those bytes have passed every check
+ * already, so that run cannot fail: http_parse asserts so.  Each byte is
+ * still looked at a bounded number of times, and nothing is allocated.
  *
  * Where the instructions go (bench/http_cost.py counts them): most bytes
  * of a request sit in a target, a header name or a header value, where
@@ -126,16 +128,12 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* ---- parsing one complete line ----------------------------------------- */
+/* ---- what a line says, once its bytes are checked ----------------------- */
 
-/* These run twice on every line: in phase 1 as soon as the line has
- * ended, to refuse it at once, and in parse_header_block to fill in the
- * request.  One set of functions for both, so the two cannot disagree. */
-
-static bool bytes_equal(const char *a, size_t a_len, const char *b)
-{
-    return a_len == strlen(b) && memcmp(a, b, a_len) == 0;
-}
+/* Phase 1 (below) checks every byte of a line as it arrives, so when a
+ * line ends, its shape is already known: where its parts begin, and that
+ * each part holds only the bytes it may hold.  These functions do the
+ * checks that need the whole line, and fill in the request. */
 
 static bool bytes_equal_nocase(const char *a, size_t a_len, const char *b)
 {
@@ -154,6 +152,31 @@ static const struct {
     { "PUT", HTTP_PUT },         { "DELETE", HTTP_DELETE },   { "OPTIONS", HTTP_OPTIONS },
     { "PATCH", HTTP_PATCH },     { "TRACE", HTTP_TRACE },     { "CONNECT", HTTP_CONNECT },
 };
+
+/* Whether the method token a[0 .. len) is `name`.  Methods are
+ * case-sensitive: "get" is not GET.  A token is at most
+ * HTTP_METHOD_MAX_LEN bytes, none of them NUL, so comparing byte by byte
+ * up to the first difference (at the latest, name's terminating NUL)
+ * costs less than a call to memcmp. */
+static bool method_token_is(const char *a, size_t len, const char *name)
+{
+    size_t i = 0;
+
+    while (i < len && a[i] == name[i])
+        i++;
+    return i == len && name[len] == '\0';
+}
+
+/* The method a token names; GET is first in the table, so the most common
+ * request stops at the first comparison. */
+static enum http_method method_from_token(const char *token, size_t len)
+{
+    for (size_t m = 0; m < sizeof known_methods / sizeof known_methods[0]; m++) {
+        if (method_token_is(token, len, known_methods[m].name))
+            return known_methods[m].method;
+    }
+    return HTTP_METHOD_UNKNOWN;
+}
 
 /* Splits "/path?query" (target[0 .. len), starting with '/') at the
  * first '?'. */
@@ -203,103 +226,59 @@ static int parse_target(const char *target, size_t len, struct http_request *req
     return 0;
 }
 
-/* Parses the request line "METHOD SP target SP HTTP/1.x" (line[0 .. len),
- * without its line end) into *req.  Returns 0 or 400: every request line
- * that has the right shape is a request, even with a method nobody here
- * knows (HTTP_METHOD_UNKNOWN), so that its body can be skipped and the
- * connection kept. */
-static int parse_request_line(const char *line, size_t len,
-                              struct http_request *req, const char **reason)
+/* The request line data[p->line_start .. content_end) has ended while
+ * phase 1 was in its version, so phase 1 has seen a method of 1 to
+ * HTTP_METHOD_MAX_LEN token bytes, one space, a target of visible bytes
+ * starting with '/' or a letter (at p->target_start), one space, and a
+ * version (at p->part_start) whose bytes all fit "HTTP/#.#".  What is
+ * left needs the whole line: the version's length and number, the
+ * target's form, and which method the token names.  Fills in *req;
+ * returns 0 or 400: every line of this shape is a request, even with a
+ * method nobody here knows (HTTP_METHOD_UNKNOWN), so that its body can
+ * be skipped and the connection kept. */
+static int finish_request_line(const struct http_parser *p, const char *data,
+                               size_t content_end, struct http_request *req,
+                               const char **reason)
 {
-    size_t i = 0, method_len, target_start;
-    const char *version;
+    const char *version = data + p->part_start;
+    size_t method_len = p->target_start - 1 - p->line_start;
 
-    *reason = "malformed request line";
-
-    /* Method: a non-empty token, then exactly one space. */
-    while (i < len && is_token_char((unsigned char)line[i]))
-        i++;
-    method_len = i;
-    if (method_len == 0 || method_len > HTTP_METHOD_MAX_LEN || i >= len || line[i] != ' ')
+    assert(method_len >= 1 && method_len <= HTTP_METHOD_MAX_LEN);
+    if (content_end - p->part_start != 8) {         /* "HTTP/1." is too short */
+        *reason = "malformed request line";
         return 400;
-    i++;
-
-    /* Target: visible characters, then exactly one space. */
-    target_start = i;
-    while (i < len && is_target_char((unsigned char)line[i]))
-        i++;
-    if (i == target_start || i >= len || line[i] != ' ')
-        return 400;
-    req->target = line + target_start;
-    req->target_len = i - target_start;
-    i++;
-
-    /* Version: exactly "HTTP/1.0" or "HTTP/1.1" to the end of the line. */
-    version = line + i;
-    if (len - i != 8 || memcmp(version, "HTTP/", 5) != 0 ||
-        version[5] < '0' || version[5] > '9' || version[6] != '.' ||
-        version[7] < '0' || version[7] > '9')
-        return 400;
+    }
     if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
         *reason = "unsupported HTTP version";
         return 400;
     }
     req->version_minor = version[7] - '0';
-
+    req->target = data + p->target_start;
+    req->target_len = p->part_start - 1 - p->target_start;
     if (parse_target(req->target, req->target_len, req, reason) != 0)
         return 400;
-
-    /* Methods are case-sensitive: "get" is not GET.  GET is first in the
-     * table, so the most common request stops at the first comparison. */
-    req->method = HTTP_METHOD_UNKNOWN;
-    for (size_t m = 0; m < sizeof known_methods / sizeof known_methods[0]; m++) {
-        if (bytes_equal(line, method_len, known_methods[m].name)) {
-            req->method = known_methods[m].method;
-            break;
-        }
-    }
+    req->method = method_from_token(data + p->line_start, method_len);
     return 0;
 }
 
-/* Parses one "Name: value" line (line[0 .. len), len > 0) into *h. */
-static int parse_header_line(const char *line, size_t len, struct http_header *h,
-                             const char **reason)
+/* The header line data[p->line_start .. content_end) has ended after its
+ * colon, so phase 1 has seen a name of token bytes, the colon just
+ * before p->part_start, and only value bytes after it.  Nothing is left
+ * to check: record the name, and the value with the blanks around it
+ * trimmed. */
+static void finish_header_line(const struct http_parser *p, const char *data,
+                               size_t content_end, struct http_header *h)
 {
-    size_t i = 0, v_start, v_end;
+    size_t v_start = p->part_start, v_end = content_end;
 
-    if (is_blank(line[0])) {
-        *reason = "obsolete header line folding";
-        return 400;
-    }
-    while (i < len && is_token_char((unsigned char)line[i]))
-        i++;
-    if (i < len && is_blank(line[i])) {
-        *reason = "whitespace before colon in header";
-        return 400;
-    }
-    if (i == 0 || i >= len || line[i] != ':') {
-        *reason = "malformed header line";
-        return 400;
-    }
-    h->name = line;
-    h->name_len = i;
-
-    /* The value, with blanks around it trimmed. */
-    v_start = i + 1;
-    v_end = len;
-    while (v_start < v_end && is_blank(line[v_start]))
+    h->name = data + p->line_start;
+    h->name_len = p->part_start - 1 - p->line_start;
+    while (v_start < v_end && is_blank(data[v_start]))
         v_start++;
-    while (v_end > v_start && is_blank(line[v_end - 1]))
+    while (v_end > v_start && is_blank(data[v_end - 1]))
         v_end--;
-    for (size_t k = v_start; k < v_end; k++) {
-        if (!is_value_char((unsigned char)line[k])) {
-            *reason = "control character in header";
-            return 400;
-        }
-    }
-    h->value = line + v_start;
+    h->value = data + v_start;
     h->value_len = v_end - v_start;
-    return 0;
 }
 
 /* Content-Length: digits only.  A value too large for size_t saturates,
@@ -377,7 +356,9 @@ static bool version_byte_fits(size_t at, unsigned char c)
 /* Checks the byte at data[k], which belongs to a line that has not ended
  * (it is not a LF, nor a CR followed by LF).  Returns 0 while the line can
  * still become valid, else the status to answer with.  Each answer depends
- * only on bytes up to k, so it is the same however the input is split. */
+ * only on bytes up to k, so it is the same however the input is split.
+ * On the way it notes where the parts of the line begin, for
+ * finish_request_line and finish_header_line. */
 static int scan_byte(struct http_parser *p, const char *data, size_t k, const char **reason)
 {
     unsigned char c = (unsigned char)data[k];
@@ -393,6 +374,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
         if (c == ' ' && k > p->line_start) {
             p->state = HTTP_SCAN_TARGET;
             p->part_start = k + 1;
+            p->target_start = k + 1;
             return 0;
         }
         if (!is_token_char(c))
@@ -422,6 +404,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
     case HTTP_SCAN_FIELD_NAME:
         if (c == ':' && k > p->line_start) {
             p->state = HTTP_SCAN_FIELD_VALUE;
+            p->part_start = k + 1;
             return 0;
         }
         if (is_token_char(c))
@@ -448,14 +431,12 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
 }
 
 /* A line has ended: its content is data[line_start .. content_end) and the
- * next line begins at `next`.  Checks the whole line the way
- * parse_header_block will parse it.  An empty line in the header part
- * ends the block: then p->header_len is set. */
+ * next line begins at `next`.  Finishes the line's checks and fills it
+ * into the request.  An empty line in the header part ends the block:
+ * then p->header_len is set. */
 static int scan_line_end(struct http_parser *p, const char *data, size_t content_end,
                          size_t next, struct http_request *req, const char **reason)
 {
-    const char *line = data + p->line_start;
-    size_t line_len = content_end - p->line_start;
     struct http_header h, *field;
     int status;
 
@@ -466,12 +447,13 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
         break;
     case HTTP_SCAN_METHOD:
     case HTTP_SCAN_TARGET:
-        *reason = line_len == 0 ? "missing request line" : "malformed request line";
+        *reason = content_end == p->line_start ? "missing request line"
+                                               : "malformed request line";
         return 400;
     case HTTP_SCAN_VERSION:
         /* The request line.  Its version decides how an Expect field
          * reads (check_field), so the parser keeps it. */
-        status = parse_request_line(line, line_len, req, reason);
+        status = finish_request_line(p, data, content_end, req, reason);
         if (status != 0)
             return status;
         p->framing.version_minor = req->version_minor;
@@ -491,14 +473,12 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
         *reason = "malformed header line";      /* no colon */
         return 400;
     case HTTP_SCAN_FIELD_VALUE:
-        /* Parsed straight into the request while there is room: if the
-         * whole block arrives in this call, http_parse hands these
-         * fields back without parsing them again.  Past the limit the
-         * line is still checked, into `h`, and 431 comes at the end. */
+        /* Filled straight into the request while there is room.  Past
+         * the limit the field is still checked, in `h`, and 431 comes at
+         * the end. */
         field = p->field_count < HTTP_MAX_HEADER_FIELDS ? &req->headers[p->field_count] : &h;
-        status = parse_header_line(line, line_len, field, reason);
-        if (status == 0)
-            status = check_field(field, &p->framing, reason);
+        finish_header_line(p, data, content_end, field);
+        status = check_field(field, &p->framing, reason);
         if (status != 0)
             return status;
         p->field_count++;
@@ -510,33 +490,55 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
 }
 
 /* The fast path of phase 1: returns the end of the run of bytes from k
- * on that scan_byte would accept without changing `state`: the rest of
- * a method, of a target after its first byte, of the version, of a
- * header name, of a header value.  Most of a request is such runs, and
- * one test per byte here replaces a trip through scan_byte's switch.
- * The run ends at the first byte that needs more than its class checked
- * (a space, a colon, a CR or LF, or a byte that may be an error); that
- * byte is left to scan_byte or to the line end, so the outcome is the
- * same as checking byte by byte. */
-static size_t skip_plain_run(const struct http_parser *p, const char *data, size_t k,
+ * on (k < window) that scan_byte would accept without ending a part of
+ * the line: a method or header name with its first byte, a target with
+ * its first byte, a version, a header value.  Most of a request is such
+ * runs, and one test per byte here replaces a trip through scan_byte's
+ * switch.  The run ends at the first byte that needs more than its class
+ * checked (a space, a colon, a CR or LF, or a byte that may be an
+ * error); that byte is left to scan_byte or to the line end, so the
+ * outcome is the same as checking byte by byte. */
+static size_t skip_plain_run(struct http_parser *p, const char *data, size_t k,
                              size_t window)
 {
     switch (p->state) {
+    case HTTP_SCAN_START:
+        /* A token byte starts the method: scan_byte would move to
+         * HTTP_SCAN_METHOD and accept it, so the run takes it. */
+        if (!is_token_char((unsigned char)data[k]))
+            break;
+        p->state = HTTP_SCAN_METHOD;
+        /* fall through */
     case HTTP_SCAN_METHOD:
         while (k < window && is_token_char((unsigned char)data[k]) &&
                k - p->line_start < HTTP_METHOD_MAX_LEN)
             k++;
         break;
-    case HTTP_SCAN_VERSION:
-        while (k < window && version_byte_fits(k - p->part_start, (unsigned char)data[k]))
-            k++;
-        break;
     case HTTP_SCAN_TARGET:
-        if (k == p->part_start)         /* scan_byte checks how it starts */
+        /* The first byte must be '/' or a letter (scan_byte); both are
+         * target bytes, so after that test the run can take it. */
+        if (k == p->part_start && data[k] != '/' && !is_letter((unsigned char)data[k]))
             break;
         while (k < window && is_target_char((unsigned char)data[k]))
             k++;
         break;
+    case HTTP_SCAN_VERSION:
+        /* The common case: the whole version is here and reads
+         * "HTTP/1." and a digit.  Each of those 8 bytes fits the
+         * pattern, as the loop below would find one byte at a time, and
+         * no ninth byte can fit, so the run ends after them. */
+        if (k == p->part_start && window - k >= 8 && memcmp(data + k, "HTTP/1.", 7) == 0 &&
+            data[k + 7] >= '0' && data[k + 7] <= '9')
+            return k + 8;
+        while (k < window && version_byte_fits(k - p->part_start, (unsigned char)data[k]))
+            k++;
+        break;
+    case HTTP_SCAN_FIELD_START:
+        /* A token byte starts a header name, as in HTTP_SCAN_START. */
+        if (!is_token_char((unsigned char)data[k]))
+            break;
+        p->state = HTTP_SCAN_FIELD_NAME;
+        /* fall through */
     case HTTP_SCAN_FIELD_NAME:
         while (k < window && is_token_char((unsigned char)data[k]))
             k++;
@@ -544,8 +546,6 @@ static size_t skip_plain_run(const struct http_parser *p, const char *data, size
     case HTTP_SCAN_FIELD_VALUE:
         while (k < window && is_value_char((unsigned char)data[k]))
             k++;
-        break;
-    default:
         break;
     }
     return k;
@@ -587,21 +587,7 @@ static int scan_header_block(struct http_parser *p, const char *data, size_t win
     return 0;
 }
 
-/* ---- filling in the request from a checked header block ------------------ */
-
-/* Returns the end of the line starting at `pos` (the index of its LF) and
- * sets *content_end to where its content stops (before a CR if the line
- * ended in CRLF).  The block always ends in LF, so there is one. */
-static size_t line_end(const char *data, size_t pos, size_t block_len, size_t *content_end)
-{
-    const char *lf = memchr(data + pos, '\n', block_len - pos);
-    size_t end;
-
-    assert(lf != NULL);
-    end = (size_t)(lf - data);
-    *content_end = (end > pos && data[end - 1] == '\r') ? end - 1 : end;
-    return end;
-}
+/* ---- what the whole block says -------------------------------------------- */
 
 /* Reads the comma-separated tokens of a Connection field. */
 static void scan_connection_tokens(const struct http_header *h, bool *close, bool *keep_alive)
@@ -644,57 +630,6 @@ static void decide_keep_alive(struct http_request *req)
         req->keep_alive = conn_keep_alive && !conn_close;
 }
 
-/* Parses the header block data[0 .. block_len), which phase 1 has already
- * checked line by line, into *req.  Returns 0 (and what the fields said
- * about the body in *framing), or the status phase 1 should have found:
- * the caller asserts that it is 0. */
-static int parse_header_block(const char *data, size_t block_len,
-                              struct http_request *req, struct http_framing *framing)
-{
-    size_t pos = 0, end, content_end;
-    const char *reason = NULL;
-    int status;
-
-    *framing = (struct http_framing){ 0 };
-
-    /* Skip the one tolerated empty line before the request line. */
-    end = line_end(data, pos, block_len, &content_end);
-    if (content_end == pos) {
-        pos = end + 1;
-        end = line_end(data, pos, block_len, &content_end);
-    }
-    if (content_end == pos)
-        return 400;
-    status = parse_request_line(data + pos, content_end - pos, req, &reason);
-    if (status != 0)
-        return status;
-    framing->version_minor = req->version_minor;
-    pos = end + 1;
-
-    /* Header fields, up to the empty line that ends the block. */
-    req->header_count = 0;
-    for (;;) {
-        struct http_header *h;
-
-        end = line_end(data, pos, block_len, &content_end);
-        if (content_end == pos)
-            break;
-        /* Phase 1 counted the fields; the array has room for all. */
-        assert(req->header_count < HTTP_MAX_HEADER_FIELDS);
-        h = &req->headers[req->header_count];
-        status = parse_header_line(data + pos, content_end - pos, h, &reason);
-        if (status == 0)
-            status = check_field(h, framing, &reason);
-        if (status != 0)
-            return status;
-        req->header_count++;
-        pos = end + 1;
-    }
-    /* The empty line phase 1 stopped at is the block's last line. */
-    assert(end + 1 == block_len);
-    return 0;
-}
-
 /* ---- the public interface ---------------------------------------------- */
 
 void http_parser_init(struct http_parser *p, size_t max_body)
@@ -706,6 +641,7 @@ void http_parser_init(struct http_parser *p, size_t max_body)
     p->state = HTTP_SCAN_START;
     p->line_start = 0;
     p->part_start = 0;
+    p->target_start = 0;
     p->field_count = 0;
     p->framing = (struct http_framing){ 0 };
     p->continue_due = false;
@@ -724,7 +660,6 @@ static enum http_parse_result parse_fail(struct http_parser *p, struct http_requ
 enum http_parse_result http_parse(struct http_parser *p, const char *data,
                                   size_t len, struct http_request *req)
 {
-    struct http_framing framing;
     bool checked_in_this_call;
     int status;
 
@@ -771,20 +706,28 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
 
     if (checked_in_this_call) {
         /* The fast path, and the common case: the whole header block came
-         * in one read.  Phase 1 has just parsed every line of it into
-         * *req (parse_request_line, then each field into req->headers)
+         * in one read.  Phase 1 has just filled every line of it into
+         * *req (finish_request_line, then each field into req->headers)
          * from the bytes in front of us now, so there is nothing to
          * redo. */
         req->header_count = p->field_count;
     } else {
         /* The block came in pieces, over several calls: what phase 1
          * filled in then pointed into bytes the caller may have moved
-         * since, and into a request struct it may not have kept.  Point
-         * the request into the caller's bytes as they are now.  Phase 1
-         * checked these lines with the same functions; a failure here
-         * means the caller changed the bytes under us. */
-        status = parse_header_block(data, p->header_len, req, &framing);
-        assert(status == 0 && framing.length == p->framing.length);
+         * since, and into a request struct it may not have kept.  So
+         * phase 1 runs once more, with a fresh parser, over the whole
+         * block as it is now: that is the one-read case above, and it
+         * fills in *req the same way.  These bytes have passed every
+         * check already; a failure here means the caller changed them
+         * under us. */
+        struct http_parser again;
+        const char *reason = NULL;
+
+        http_parser_init(&again, p->max_body);
+        status = scan_header_block(&again, data, p->header_len, req, &reason);
+        assert(status == 0 && again.header_len == p->header_len &&
+               again.framing.length == p->framing.length);
+        req->header_count = again.field_count;
     }
     decide_keep_alive(req);
     req->body = data + p->header_len;

@@ -155,7 +155,10 @@ struct http_parser {
     /* The check in progress, all offsets from the start of the request. */
     enum http_scan_state state;
     size_t line_start;     /* where the line being checked begins */
-    size_t part_start;     /* where its target or version begins */
+    size_t part_start;     /* where its target, version or header value
+                              begins (the byte after the space or colon) */
+    size_t target_start;   /* request line: where its target begins, so
+                              its method ends one byte before */
     size_t field_count;    /* header lines complete and checked (may pass the
                               limit: that is judged when the block ends) */
 };
