@@ -44,10 +44,13 @@
  * still looked at a bounded number of times, and nothing is allocated.
  *
  * Where the instructions go (bench/http_cost.py counts them): most bytes
- * of a request sit in a target, a header name or a header value, where
- * the only check is the byte's class.  skip_plain_run walks such a run
- * with one test per byte; scan_byte's state switch runs only for the
- * few bytes that end a part (a space, a colon) or may be an error.
+ * of a request sit in a method, a target, a header name or a header
+ * value, where the only check is the byte's class.  skip_plain_run walks
+ * such bytes with one table lookup each (byte_class), and moves on from
+ * one part to the next over the space or colon between them, so a
+ * well-formed line costs one call; scan_byte's state switch runs only
+ * for the bytes that may be an error, and for a line cut short by the
+ * end of the input.
  *
  * Rules worth knowing (the tests pin each one down):
  *   - A line may end in CRLF or in a bare LF (RFC 9112 section 2.2 lets
@@ -86,36 +89,71 @@
 
 /* ---- character classes ---------------------------------------------- */
 
-/* RFC 9110 "tchar": what may appear in a method or a header name.
- * `inline` asks the compiler to copy it into each loop that calls it:
- * it runs for most bytes of a header block, and the call cost more than
- * the test (bench/http_cost.py). */
-static inline bool is_token_char(unsigned char c)
+/* The class of every byte value, looked up by the loops that walk most
+ * bytes of a request (skip_plain_run): one load per byte instead of a
+ * chain of comparisons.  A byte may be in several classes:
+ *   BYTE_TOKEN   RFC 9110 "tchar", what a method or a header name is made
+ *                of: letters, digits and  ! # $ % & ' * + - . ^ _ ` | ~
+ *   BYTE_TARGET  a request target byte: visible ASCII, 0x21 to 0x7E, no
+ *                blanks, no controls (other bytes must be percent-encoded)
+ *   BYTE_VALUE   a header value byte: visible ASCII, SP, HTAB, and (for
+ *                old clients) bytes >= 0x80; every other control byte,
+ *                NUL and DEL included, is 400
+ * In the table, V is a value byte only (SP, HTAB, >= 0x80), TV a visible
+ * byte that is not a token byte (a delimiter such as '/' or ':'), and TTV
+ * a token byte, which is visible too. */
+enum {
+    BYTE_TOKEN = 1,
+    BYTE_TARGET = 2,
+    BYTE_VALUE = 4
+};
+
+#define V   BYTE_VALUE
+#define TV  (BYTE_TARGET | BYTE_VALUE)
+#define TTV (BYTE_TOKEN | BYTE_TARGET | BYTE_VALUE)
+static const unsigned char byte_class[256] = {
+    /* 0x00-0x1F: control bytes; only HTAB (0x09) may be in a value */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, V, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* SP  !    "   #    $    %    &    '    (   )   *    +    ,   -    .    / */
+    V,  TTV, TV, TTV, TTV, TTV, TTV, TTV, TV, TV, TTV, TTV, TV, TTV, TTV, TV,
+    /* 0-9 : ; < = > ? */
+    TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TV, TV, TV, TV, TV, TV,
+    /* @ A-O */
+    TV,  TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV,
+    /* P-Z [ \ ] ^ _ */
+    TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TV, TV, TV, TTV, TTV,
+    /* ` a-o */
+    TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV,
+    /* p-z { | } ~ DEL */
+    TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TTV, TV, TTV, TV, TTV, 0,
+    /* 0x80-0xFF: not ASCII; allowed in values only */
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
+};
+#undef V
+#undef TV
+#undef TTV
+
+static bool is_token_char(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-    case '~':
-        return true;
-    default:
-        return false;
-    }
+    return (byte_class[c] & BYTE_TOKEN) != 0;
 }
 
-/* A request target byte: visible ASCII, no blanks, no controls.  Bytes
- * above 0x7E must arrive percent-encoded. */
 static bool is_target_char(unsigned char c)
 {
-    return c > 0x20 && c < 0x7f;
+    return (byte_class[c] & BYTE_TARGET) != 0;
 }
 
-/* A header value byte: visible ASCII, blanks, and (for old clients)
- * bytes >= 0x80.  Every other control character, NUL included, is 400. */
 static bool is_value_char(unsigned char c)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return (byte_class[c] & BYTE_VALUE) != 0;
 }
 
 static bool is_letter(unsigned char c)
@@ -353,6 +391,29 @@ static bool version_byte_fits(size_t at, unsigned char c)
     return c == (unsigned char)version_pattern[at];
 }
 
+/* The moves from one part of a line to the next, made on the byte that
+ * separates them (a space, a colon), by scan_byte and by skip_plain_run
+ * alike.  Each notes where the new part begins, for finish_request_line
+ * and finish_header_line. */
+static void enter_target(struct http_parser *p, size_t space)
+{
+    p->state = HTTP_SCAN_TARGET;
+    p->part_start = space + 1;
+    p->target_start = space + 1;
+}
+
+static void enter_version(struct http_parser *p, size_t space)
+{
+    p->state = HTTP_SCAN_VERSION;
+    p->part_start = space + 1;
+}
+
+static void enter_value(struct http_parser *p, size_t colon)
+{
+    p->state = HTTP_SCAN_FIELD_VALUE;
+    p->part_start = colon + 1;
+}
+
 /* Checks the byte at data[k], which belongs to a line that has not ended
  * (it is not a LF, nor a CR followed by LF).  Returns 0 while the line can
  * still become valid, else the status to answer with.  Each answer depends
@@ -372,9 +433,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
     switch (p->state) {
     case HTTP_SCAN_METHOD:
         if (c == ' ' && k > p->line_start) {
-            p->state = HTTP_SCAN_TARGET;
-            p->part_start = k + 1;
-            p->target_start = k + 1;
+            enter_target(p, k);
             return 0;
         }
         if (!is_token_char(c))
@@ -390,8 +449,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
         if (k == p->part_start && c != '/' && !is_letter(c))
             break;
         if (c == ' ') {
-            p->state = HTTP_SCAN_VERSION;
-            p->part_start = k + 1;
+            enter_version(p, k);
             return 0;
         }
         if (is_target_char(c))
@@ -403,8 +461,7 @@ static int scan_byte(struct http_parser *p, const char *data, size_t k, const ch
         break;
     case HTTP_SCAN_FIELD_NAME:
         if (c == ':' && k > p->line_start) {
-            p->state = HTTP_SCAN_FIELD_VALUE;
-            p->part_start = k + 1;
+            enter_value(p, k);
             return 0;
         }
         if (is_token_char(c))
@@ -489,64 +546,84 @@ static int scan_line_end(struct http_parser *p, const char *data, size_t content
     return 0;
 }
 
-/* The fast path of phase 1: returns the end of the run of bytes from k
- * on (k < window) that scan_byte would accept without ending a part of
- * the line: a method or header name with its first byte, a target with
- * its first byte, a version, a header value.  Most of a request is such
- * runs, and one test per byte here replaces a trip through scan_byte's
- * switch.  The run ends at the first byte that needs more than its class
- * checked (a space, a colon, a CR or LF, or a byte that may be an
- * error); that byte is left to scan_byte or to the line end, so the
- * outcome is the same as checking byte by byte. */
+/* The fast path of phase 1: walks the bytes from k on (k < window) that
+ * scan_byte would accept, as long as each one needs no more than a test
+ * of its class, and returns where it stopped.  Such bytes are most of a
+ * request: the method, the target, the version, a header name, a header
+ * value, and the single space or colon between two parts, whose move to
+ * the next part is the one scan_byte makes (enter_target, enter_version,
+ * enter_value).  A well-formed line is then walked in one call, up to its
+ * CR or LF, instead of one trip through scan_byte's switch per part.
+ * The walk stops at the first byte that needs more than that (a line
+ * end, a byte that may be an error, the end of the input); that byte is
+ * left to scan_byte or to the line end, so the outcome is the same as
+ * checking byte by byte. */
 static size_t skip_plain_run(struct http_parser *p, const char *data, size_t k,
                              size_t window)
 {
     switch (p->state) {
     case HTTP_SCAN_START:
         /* A token byte starts the method: scan_byte would move to
-         * HTTP_SCAN_METHOD and accept it, so the run takes it. */
+         * HTTP_SCAN_METHOD and accept it, so the walk takes it. */
         if (!is_token_char((unsigned char)data[k]))
-            break;
+            return k;
         p->state = HTTP_SCAN_METHOD;
         /* fall through */
     case HTTP_SCAN_METHOD:
         while (k < window && is_token_char((unsigned char)data[k]) &&
                k - p->line_start < HTTP_METHOD_MAX_LEN)
             k++;
-        break;
+        /* A space after a method of at least one byte starts the target. */
+        if (k == window || data[k] != ' ' || k == p->line_start)
+            return k;
+        enter_target(p, k);
+        if (++k == window)
+            return k;
+        /* fall through */
     case HTTP_SCAN_TARGET:
         /* The first byte must be '/' or a letter (scan_byte); both are
-         * target bytes, so after that test the run can take it. */
+         * target bytes, so after that test the loop can take it. */
         if (k == p->part_start && data[k] != '/' && !is_letter((unsigned char)data[k]))
-            break;
+            return k;
         while (k < window && is_target_char((unsigned char)data[k]))
             k++;
-        break;
+        /* A space after the target (never empty: see above) starts the
+         * version. */
+        if (k == window || data[k] != ' ' || k == p->part_start)
+            return k;
+        enter_version(p, k);
+        k++;
+        /* fall through */
     case HTTP_SCAN_VERSION:
         /* The common case: the whole version is here and reads
          * "HTTP/1." and a digit.  Each of those 8 bytes fits the
          * pattern, as the loop below would find one byte at a time, and
-         * no ninth byte can fit, so the run ends after them. */
+         * no ninth byte can fit, so the walk ends after them. */
         if (k == p->part_start && window - k >= 8 && memcmp(data + k, "HTTP/1.", 7) == 0 &&
             data[k + 7] >= '0' && data[k + 7] <= '9')
             return k + 8;
         while (k < window && version_byte_fits(k - p->part_start, (unsigned char)data[k]))
             k++;
-        break;
+        return k;
     case HTTP_SCAN_FIELD_START:
         /* A token byte starts a header name, as in HTTP_SCAN_START. */
         if (!is_token_char((unsigned char)data[k]))
-            break;
+            return k;
         p->state = HTTP_SCAN_FIELD_NAME;
         /* fall through */
     case HTTP_SCAN_FIELD_NAME:
         while (k < window && is_token_char((unsigned char)data[k]))
             k++;
-        break;
+        /* A colon after a name of at least one byte starts the value. */
+        if (k == window || data[k] != ':' || k == p->line_start)
+            return k;
+        enter_value(p, k);
+        k++;
+        /* fall through */
     case HTTP_SCAN_FIELD_VALUE:
         while (k < window && is_value_char((unsigned char)data[k]))
             k++;
-        break;
+        return k;
     }
     return k;
 }
@@ -672,6 +749,11 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
      * first byte in this call: then, if the block also ends in this call,
      * the request it fills in points into these very bytes (see below). */
     checked_in_this_call = p->scanned == 0 && p->header_len == 0;
+    /* Nothing has arrived since the last call: a server asks again after
+     * every request it answers, usually with no bytes left.  Phase 1
+     * below would find no byte to check and say the same. */
+    if (p->header_len == 0 && len == p->scanned && len < HTTP_MAX_HEADER_BYTES)
+        return HTTP_PARSE_NEED_MORE;
 
     if (p->header_len == 0) {
         /* Phase 1.  Bytes past the limit can never be part of the block,
