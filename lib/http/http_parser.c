@@ -773,6 +773,25 @@ static enum http_parse_result parse_fail(struct http_parser *p, struct http_requ
     return HTTP_PARSE_ERROR;
 }
 
+/* Fills in *req from a header block that came in pieces: phase 1 runs
+ * once more, with a fresh parser, over the whole block as the caller's
+ * bytes are now.  That is the one-read case of http_parse, so it fills
+ * in *req the same way.  These bytes have passed every check already; a
+ * failure here means the caller changed them under us. */
+static void fill_from_whole_block(const struct http_parser *p, const char *data,
+                                  struct http_request *req)
+{
+    struct http_parser again;
+    const char *reason = NULL;
+    int status;
+
+    http_parser_init(&again, p->max_body);
+    status = scan_header_block(&again, data, p->header_len, req, &reason);
+    assert(status == 0 && again.header_len == p->header_len &&
+           again.framing.length == p->framing.length);
+    req->header_count = again.field_count;
+}
+
 enum http_parse_result http_parse(struct http_parser *p, const char *data,
                                   size_t len, struct http_request *req)
 {
@@ -835,20 +854,8 @@ enum http_parse_result http_parse(struct http_parser *p, const char *data,
     } else {
         /* The block came in pieces, over several calls: what phase 1
          * filled in then pointed into bytes the caller may have moved
-         * since, and into a request struct it may not have kept.  So
-         * phase 1 runs once more, with a fresh parser, over the whole
-         * block as it is now: that is the one-read case above, and it
-         * fills in *req the same way.  These bytes have passed every
-         * check already; a failure here means the caller changed them
-         * under us. */
-        struct http_parser again;
-        const char *reason = NULL;
-
-        http_parser_init(&again, p->max_body);
-        status = scan_header_block(&again, data, p->header_len, req, &reason);
-        assert(status == 0 && again.header_len == p->header_len &&
-               again.framing.length == p->framing.length);
-        req->header_count = again.field_count;
+         * since, and into a request struct it may not have kept. */
+        fill_from_whole_block(p, data, req);
     }
     decide_keep_alive(req);
     req->body = data + p->header_len;
