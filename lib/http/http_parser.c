@@ -46,11 +46,11 @@
  * Where the instructions go (bench/http_cost.py counts them): most bytes
  * of a request sit in a method, a target, a header name or a header
  * value, where the only check is the byte's class.  skip_plain_run walks
- * such bytes with one table lookup each (byte_class), and moves on from
- * one part to the next over the space or colon between them, so a
- * well-formed line costs one call; scan_byte's state switch runs only
- * for the bytes that may be an error, and for a line cut short by the
- * end of the input.
+ * such bytes with one table lookup each (byte_class), header values 8
+ * bytes at a time (word_is_plain_value), and moves on from one part to
+ * the next over the space or colon between them, so a well-formed line
+ * costs one call; scan_byte's state switch runs only for the bytes that
+ * may be an error, and for a line cut short by the end of the input.
  *
  * Rules worth knowing (the tests pin each one down):
  *   - A line may end in CRLF or in a bare LF (RFC 9112 section 2.2 lets
@@ -166,12 +166,13 @@ static bool is_value_char(unsigned char c)
  * and ONES has 0x01 in every byte.  For one byte b, b - 0x20 has its top
  * bit set exactly when b < 0x20 or b >= 0xA0; and-ing with ~b keeps the
  * first case only (b >= 0x80 has the top bit of ~b clear).  Done on the
- * whole word, a byte that is below 0x20 may borrow from the byte above
- * it, which can only mark more bytes, never hide the first one: the
- * result is nonzero exactly when some byte is below 0x20.  The same test
- * on w ^ 0x7F7F... with 0x01 instead of 0x20 finds a byte that was
- * 0x7F (it is then 0).  memcpy is how C reads 8 bytes from any
- * address; compilers make it a single load. */
+ * whole word, a byte below 0x20 borrows from the byte above it, which
+ * may mark that one too; but no borrow happens below the lowest such
+ * byte, so that one is always marked, and without one nothing is: the
+ * result is nonzero exactly when some byte is below 0x20, in either byte
+ * order.  The same test on w ^ 0x7F7F... with 0x01 instead of 0x20 finds
+ * a byte that was 0x7F (it is then 0).  memcpy is how C reads 8 bytes
+ * from any address; compilers make it a single load. */
 static bool word_is_plain_value(const char *s)
 {
     const uint64_t ONES = 0x0101010101010101u, TOPS = 0x8080808080808080u;
@@ -308,7 +309,7 @@ static int finish_request_line(const struct http_parser *p, const char *data,
     size_t method_len = p->target_start - 1 - p->line_start;
 
     assert(method_len >= 1 && method_len <= HTTP_METHOD_MAX_LEN);
-    if (content_end - p->part_start != 8) {         /* "HTTP/1." is too short */
+    if (content_end - p->part_start != 8) {         /* cut short, like "HTTP/1." */
         *reason = "malformed request line";
         return 400;
     }
@@ -619,8 +620,8 @@ static size_t skip_plain_run(struct http_parser *p, const char *data, size_t k,
             return k;
         while (k < window && is_target_char((unsigned char)data[k]))
             k++;
-        /* A space after the target (never empty: see above) starts the
-         * version. */
+        /* A space after a target of at least one byte starts the
+         * version (a space as its first byte is scan_byte's to refuse). */
         if (k == window || data[k] != ' ' || k == p->part_start)
             return k;
         enter_version(p, k);
