@@ -564,4 +564,28 @@ void probe_handler_end_at(struct probe_thread *thread, uint64_t now, int fd, uns
     event_write(thread, now, PROBE_EV_HANDLER_END, fd, route, ran);
 }
 
+void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t end_ns,
+                        int fd, unsigned route, unsigned count)
+{
+    if (thread == NULL || count == 0)
+        return;
+    uint64_t share = end_ns > start_ns ? (end_ns - start_ns) / count : 0;
+    uint64_t t = start_ns;
+    for (unsigned i = 0; i < count; i++, t += share) {
+        event_write(thread, t, PROBE_EV_HANDLER_BEGIN, fd, route, 0);
+        event_write(thread, t + share, PROBE_EV_HANDLER_END, fd, route, share);
+    }
+    struct probe_ring *ring = thread->ring;
+    if (ring != NULL) {
+        atomic_store_explicit(&ring->requests_done,
+                              atomic_load_explicit(&ring->requests_done, relaxed) + count,
+                              relaxed);
+        histogram_record_owned_times(thread->handler_ns, share, count);
+    } else {
+        probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, count);
+        for (unsigned i = 0; i < count; i++)
+            probe_hist_record(thread->probe, PROBE_HIST_HANDLER_NS, share);
+    }
+}
+
 #endif /* EVLAB_NO_PROBES */

@@ -230,6 +230,18 @@ void probe_handler_begin_at(struct probe_thread *thread, uint64_t t_ns, int fd,
                             unsigned route);
 void probe_handler_end_at(struct probe_thread *thread, uint64_t t_ns, int fd, unsigned route);
 
+/* `count` handlers of one `route` on connection `fd` that ran back to back
+ * from start_ns to end_ns with no clock reading between them: what one
+ * probe_handler_begin_at()/probe_handler_end_at() pair per handler would
+ * have recorded, except that each handler is given an equal share of the
+ * time the run took (its events are spaced evenly over it).  The total is
+ * exact; how it divides among the run is not known, so use this only for
+ * handlers whose work does not depend on the request (the loop's fixed
+ * replies to pipelined requests, loop_connection.c "Clocks"), and time
+ * every other handler on its own.  The thread state is left as it is. */
+void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t end_ns,
+                        int fd, unsigned route, unsigned count);
+
 /* clock_now_ns() when thread is instrumented, else 0 without reading the
  * clock: for timestamps taken only to pass to the _at functions. */
 uint64_t probe_clock_ns(const struct probe_thread *thread);
@@ -290,6 +302,9 @@ static inline void probe_handler_begin_at(struct probe_thread *t, uint64_t ts, i
 { (void)t; (void)ts; (void)fd; (void)r; }
 static inline void probe_handler_end_at(struct probe_thread *t, uint64_t ts, int fd, unsigned r)
 { (void)t; (void)ts; (void)fd; (void)r; }
+static inline void probe_handlers_ran(struct probe_thread *t, uint64_t s, uint64_t e, int fd,
+                                      unsigned r, unsigned n)
+{ (void)t; (void)s; (void)e; (void)fd; (void)r; (void)n; }
 static inline uint64_t probe_clock_ns(const struct probe_thread *t) { (void)t; return 0; }
 static inline void probe_gauge_add(struct probe *p, enum probe_gauge g, int64_t d)
 { (void)p; (void)g; (void)d; }
