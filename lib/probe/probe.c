@@ -306,6 +306,20 @@ void probe_gauge_add(struct probe *probe, enum probe_gauge gauge, int64_t delta)
         atomic_fetch_add_explicit(&probe->seg->gauges[gauge], delta, relaxed);
 }
 
+void probe_thread_gauge_add(struct probe_thread *thread, enum probe_gauge gauge, int64_t delta)
+{
+    if (thread == NULL)
+        return;
+    int slot = probe_ring_gauge_slot(gauge);
+    if (thread->ring == NULL || slot < 0) {
+        probe_gauge_add(thread->probe, gauge, delta);
+        return;
+    }
+    /* One writer per ring: load and store, no locked instruction. */
+    _Atomic int64_t *count = &thread->ring->gauges[slot];
+    atomic_store_explicit(count, atomic_load_explicit(count, relaxed) + delta, relaxed);
+}
+
 void probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value)
 {
     assert((unsigned)gauge < PROBE_GAUGE_COUNT);

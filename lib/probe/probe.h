@@ -72,7 +72,8 @@
 
 #include "histogram.h"
 
-#define PROBE_LAYOUT_VERSION 3   /* 2: client gauges and histogram; 3: buffer bytes */
+#define PROBE_LAYOUT_VERSION 4   /* 2: client gauges and histogram; 3: buffer bytes;
+                                    4: per-ring gauges */
 #define PROBE_NAME_MAX       48   /* segment name, without the "evlab." prefix */
 #define PROBE_MODEL_MAX      16
 #define PROBE_ROLE_MAX       16
@@ -247,6 +248,15 @@ void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t
 uint64_t probe_clock_ns(const struct probe_thread *thread);
 
 void    probe_gauge_add(struct probe *probe, enum probe_gauge gauge, int64_t delta);
+/* The same from an instrumented thread: a gauge that changes on every
+ * request (bytes in and out, output queued, loop busy time) is then
+ * counted in the thread's own ring with plain stores, no locked
+ * instruction; readers see the sum (probe_layout.h, "Per-thread counts").
+ * Any other gauge, or a thread without a ring, goes to probe_gauge_add().
+ * probe_gauge_set() of such a gauge sets only the shared part: use one
+ * or the other for a gauge, not both. */
+void    probe_thread_gauge_add(struct probe_thread *thread, enum probe_gauge gauge,
+                               int64_t delta);
 void    probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value);
 int64_t probe_gauge_get(const struct probe *probe, enum probe_gauge gauge);
 void    probe_hist_record(struct probe *probe, enum probe_hist hist, uint64_t value);
@@ -308,6 +318,8 @@ static inline void probe_handlers_ran(struct probe_thread *t, uint64_t s, uint64
 static inline uint64_t probe_clock_ns(const struct probe_thread *t) { (void)t; return 0; }
 static inline void probe_gauge_add(struct probe *p, enum probe_gauge g, int64_t d)
 { (void)p; (void)g; (void)d; }
+static inline void probe_thread_gauge_add(struct probe_thread *t, enum probe_gauge g, int64_t d)
+{ (void)t; (void)g; (void)d; }
 static inline void probe_gauge_set(struct probe *p, enum probe_gauge g, int64_t v)
 { (void)p; (void)g; (void)v; }
 static inline int64_t probe_gauge_get(const struct probe *p, enum probe_gauge g)

@@ -23,11 +23,15 @@
  * claims is never touched.
  *
  * Per-thread counts.  What every request changes — HANDLERS_RUNNING,
- * REQUESTS_DONE and the handler histogram — is kept per ring: each ring
- * has one writer, so updating it is a plain store, where a shared gauge
- * would need a locked read-modify-write (about 10 ns each, four per
- * request).  Readers add the rings up (probe_segment_totals()); the
- * shared gauges and histogram hold only what threads without a ring did.
+ * REQUESTS_DONE, the handler histogram, and the gauges of
+ * probe_ring_gauge_slot() (bytes in and out, output queued, loop busy
+ * time) — is kept per ring: each ring has one writer, so updating it is a
+ * plain store, where a shared gauge would need a locked read-modify-write
+ * (10-30 ns each on a virtual machine, several per request).  Readers add
+ * the rings up (probe_segment_totals()); the shared gauges and histogram
+ * hold only what threads without a ring did.  A ring's counts are never
+ * reset: they keep what every owner of the ring added, so the sums stay
+ * right when threads come and go.
  *
  * Every field that changes after creation is a C11 atomic, because the
  * writer and a reader may be threads of one process (the tests do that)
@@ -80,6 +84,21 @@ struct probe_slot {
     _Atomic uint64_t b;
 };
 
+/* The gauges a thread adds to on every request, kept in its ring (see
+ * "Per-thread counts"): the slot in probe_ring.gauges, or -1 for a gauge
+ * that lives only in the shared array. */
+#define PROBE_RING_GAUGES 4
+static inline int probe_ring_gauge_slot(enum probe_gauge gauge)
+{
+    switch (gauge) {
+    case PROBE_GAUGE_BYTES_IN:      return 0;
+    case PROBE_GAUGE_BYTES_OUT:     return 1;
+    case PROBE_GAUGE_OUTPUT_QUEUED: return 2;
+    case PROBE_GAUGE_LOOP_BUSY_NS:  return 3;
+    default:                        return -1;
+    }
+}
+
 /* A ring's header: who owns it and what that thread is doing.  Aligned
  * to a 64-byte cache line so that two threads updating their own headers
  * do not keep stealing one line from each other ("false sharing"). */
@@ -94,6 +113,7 @@ struct probe_ring {
     /* Owner-written counts, summed by readers (see "Per-thread counts"). */
     _Atomic uint32_t in_handler;  /* 1 while the owner is inside a handler */
     _Atomic uint64_t requests_done;   /* handlers ended, by every owner so far */
+    _Atomic int64_t gauges[PROBE_RING_GAUGES];  /* see probe_ring_gauge_slot() */
 };
 
 _Static_assert(PROBE_ROLE_MAX % 8 == 0, "role is stored in 64-bit words");

@@ -104,15 +104,19 @@ static uint32_t rings_claimed(const struct probe_segment *seg)
 int64_t probe_segment_gauge(const struct probe_segment *seg, enum probe_gauge gauge)
 {
     int64_t value = atomic_load_explicit(&seg->gauges[gauge], memory_order_relaxed);
-    if (gauge != PROBE_GAUGE_HANDLERS_RUNNING && gauge != PROBE_GAUGE_REQUESTS_DONE)
+    int slot = probe_ring_gauge_slot(gauge);
+    if (gauge != PROBE_GAUGE_HANDLERS_RUNNING && gauge != PROBE_GAUGE_REQUESTS_DONE &&
+        slot < 0)
         return value;
     uint32_t count = rings_claimed(seg);
     for (uint32_t i = 0; i < count; i++) {
         const struct probe_ring *ring = &seg->rings[i];
         if (gauge == PROBE_GAUGE_HANDLERS_RUNNING)
             value += atomic_load_explicit(&ring->in_handler, memory_order_relaxed);
-        else
+        else if (gauge == PROBE_GAUGE_REQUESTS_DONE)
             value += (int64_t)atomic_load_explicit(&ring->requests_done, memory_order_relaxed);
+        else
+            value += atomic_load_explicit(&ring->gauges[slot], memory_order_relaxed);
     }
     return value;
 }

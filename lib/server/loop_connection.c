@@ -182,8 +182,8 @@ static void account_output(struct loop_connection *conn)
     size_t pending = buffer_pending(&conn->out);
     if (pending == conn->out_counted)
         return;
-    probe_gauge_add(conn_probe(conn), PROBE_GAUGE_OUTPUT_QUEUED,
-                    (int64_t)pending - (int64_t)conn->out_counted);
+    probe_thread_gauge_add(conn->owner->thread, PROBE_GAUGE_OUTPUT_QUEUED,
+                           (int64_t)pending - (int64_t)conn->out_counted);
     conn->out_counted = pending;
 }
 
@@ -371,7 +371,7 @@ static bool connection_read(struct loop_connection *conn, uint64_t *clock_ns)
             connection_request_started(conn);
         buffer_commit(&conn->in, (size_t)n);
         conn->last_progress_ns = loop_now_ns(conn->owner->loop);
-        probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_IN, n);
+        probe_thread_gauge_add(conn->owner->thread, PROBE_GAUGE_BYTES_IN, n);
         if ((size_t)n < want)
             return true;          /* a short read: drained for now (above) */
     }
@@ -405,7 +405,7 @@ static bool connection_write(struct loop_connection *conn, uint64_t *clock_ns)
         uint64_t t = *clock_ns != 0 ? *clock_ns : probe_clock_ns(conn->owner->thread);
         *clock_ns = 0;      /* used: a second write takes its own reading */
         probe_emit_at(conn->owner->thread, t, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
-        probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_OUT, n);
+        probe_thread_gauge_add(conn->owner->thread, PROBE_GAUGE_BYTES_OUT, n);
         if ((size_t)n < want)
             break;                /* the send buffer is full (above) */
     }

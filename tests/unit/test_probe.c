@@ -825,6 +825,42 @@ static void test_handlers_ran(void **state)
     probe_destroy(probe);
 }
 
+/* Gauges counted in the rings: what threads add in their own rings and
+ * what goes to the shared gauge add up, and a ring handed to a new thread
+ * keeps what its old owner counted. */
+static void test_thread_gauges(void **state)
+{
+    (void)state;
+    char name[64];
+    test_name(name, sizeof name, "tgauge");
+    struct probe *probe = probe_new(name, "threads", 9000);
+    struct probe_thread *a = probe_thread_begin(probe, "a");
+    struct probe_thread *b = probe_thread_begin(probe, "b");
+    probe_thread_gauge_add(a, PROBE_GAUGE_BYTES_IN, 100);
+    probe_thread_gauge_add(b, PROBE_GAUGE_BYTES_IN, 20);
+    probe_gauge_add(probe, PROBE_GAUGE_BYTES_IN, 3);
+    probe_thread_gauge_add(a, PROBE_GAUGE_OUTPUT_QUEUED, 50);
+    probe_thread_gauge_add(a, PROBE_GAUGE_OUTPUT_QUEUED, -50);
+    probe_thread_gauge_add(b, PROBE_GAUGE_CONNECTIONS, 2);   /* not per ring: shared */
+    probe_thread_gauge_add(NULL, PROBE_GAUGE_BYTES_IN, 1000);  /* nothing */
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_BYTES_IN), 123);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_OUTPUT_QUEUED), 0);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_CONNECTIONS), 2);
+
+    probe_thread_end(a);
+    struct probe_thread *c = probe_thread_begin(probe, "c");   /* takes a's ring */
+    probe_thread_gauge_add(c, PROBE_GAUGE_BYTES_OUT, 7);
+    struct probe_reader *reader = reader_new(name);
+    struct probe_snapshot *snap = snapshot_take(reader);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_BYTES_IN], 123);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_BYTES_OUT], 7);
+    free(snap);
+    probe_reader_close(reader);
+    probe_thread_end(b);
+    probe_thread_end(c);
+    probe_destroy(probe);
+}
+
 /* --- Thread states ------------------------------------------------------ */
 
 struct stateful {
@@ -1229,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_histogram_record_owned_matches),
         cmocka_unit_test(test_histogram_record_owned_times_matches),
         cmocka_unit_test_setup_teardown(test_handlers_ran, fds_before, fds_after),
+        cmocka_unit_test_setup_teardown(test_thread_gauges, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_reader_errors, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_duplicate_name, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_reader_after_writer_destroys, fds_before,
