@@ -46,7 +46,7 @@ struct probe_thread {
     struct probe *probe;
     struct probe_ring *ring;      /* NULL: no ring was free, events drop */
     struct probe_slot *slots;     /* this ring's PROBE_RING_EVENTS slots */
-    struct histogram *handler_ns; /* this ring's own handler histogram */
+    struct histogram *hists;      /* this ring's own, probe_ring_hist_slot() */
     uint64_t next;                /* index of the next event we write */
     int tid;
     uint64_t block_start_ns;      /* when probe_block_begin() ran */
@@ -320,6 +320,17 @@ void probe_thread_gauge_add(struct probe_thread *thread, enum probe_gauge gauge,
     atomic_store_explicit(count, atomic_load_explicit(count, relaxed) + delta, relaxed);
 }
 
+void probe_thread_hist_record(struct probe_thread *thread, enum probe_hist hist, uint64_t value)
+{
+    if (thread == NULL)
+        return;
+    int slot = probe_ring_hist_slot(hist);
+    if (thread->ring == NULL || slot < 0)
+        probe_hist_record(thread->probe, hist, value);
+    else
+        histogram_record_owned(&thread->hists[slot], value);
+}
+
 void probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value)
 {
     assert((unsigned)gauge < PROBE_GAUGE_COUNT);
@@ -426,11 +437,12 @@ struct probe_thread *probe_thread_begin(struct probe *probe, const char *role)
         struct probe_ring *ring = &seg->rings[index];
         thread->ring = ring;
         thread->slots = seg->slots[index];
-        thread->handler_ns = &seg->ring_handler_ns[index];
+        thread->hists = seg->ring_hists[index];
         /* The segment starts zero-filled; an empty histogram also needs
          * min = UINT64_MAX, written before ever_used is published. */
         if (atomic_load_explicit(&ring->ever_used, relaxed) == 0)
-            atomic_store_explicit(&thread->handler_ns->min, UINT64_MAX, relaxed);
+            for (int h = 0; h < PROBE_RING_HISTS; h++)
+                atomic_store_explicit(&thread->hists[h].min, UINT64_MAX, relaxed);
         thread->next = atomic_load_explicit(&ring->head, relaxed);
         atomic_store_explicit(&ring->tid, thread->tid, relaxed);
         ring_set_role(ring, role != NULL ? role : "");
@@ -569,7 +581,7 @@ void probe_handler_end_at(struct probe_thread *thread, uint64_t now, int fd, uns
         atomic_store_explicit(&ring->in_handler, 0, relaxed);
         atomic_store_explicit(&ring->requests_done,
                               atomic_load_explicit(&ring->requests_done, relaxed) + 1, relaxed);
-        histogram_record_owned(thread->handler_ns, ran);
+        histogram_record_owned(&thread->hists[probe_ring_hist_slot(PROBE_HIST_HANDLER_NS)], ran);
     } else {
         probe_gauge_add(thread->probe, PROBE_GAUGE_HANDLERS_RUNNING, -1);
         probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, 1);
@@ -594,7 +606,8 @@ void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t
         atomic_store_explicit(&ring->requests_done,
                               atomic_load_explicit(&ring->requests_done, relaxed) + count,
                               relaxed);
-        histogram_record_owned_times(thread->handler_ns, share, count);
+        histogram_record_owned_times(&thread->hists[probe_ring_hist_slot(PROBE_HIST_HANDLER_NS)],
+                                     share, count);
     } else {
         probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, count);
         for (unsigned i = 0; i < count; i++)

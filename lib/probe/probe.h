@@ -260,6 +260,12 @@ void    probe_thread_gauge_add(struct probe_thread *thread, enum probe_gauge gau
 void    probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value);
 int64_t probe_gauge_get(const struct probe *probe, enum probe_gauge gauge);
 void    probe_hist_record(struct probe *probe, enum probe_hist hist, uint64_t value);
+/* The same from an instrumented thread: the histograms recorded on every
+ * request or turn (a loop's dispatch time and ready events) are then kept
+ * in the thread's own ring, without locked instructions, as the gauges of
+ * probe_thread_gauge_add(). */
+void    probe_thread_hist_record(struct probe_thread *thread, enum probe_hist hist,
+                                 uint64_t value);
 
 /* Starts a background thread that samples what no server thread can
  * report while it is blocked: the accept queue of `listen_fd` (TCP_INFO
@@ -326,6 +332,8 @@ static inline int64_t probe_gauge_get(const struct probe *p, enum probe_gauge g)
 { (void)p; (void)g; return 0; }
 static inline void probe_hist_record(struct probe *p, enum probe_hist h, uint64_t v)
 { (void)p; (void)h; (void)v; }
+static inline void probe_thread_hist_record(struct probe_thread *t, enum probe_hist h, uint64_t v)
+{ (void)t; (void)h; (void)v; }
 #define PROBE_SAMPLE_ACCEPT_QUEUE 1u
 #define PROBE_SAMPLE_THREADS      2u
 static inline int probe_sampler_start(struct probe *p, int fd, unsigned f)

@@ -23,7 +23,8 @@
  * claims is never touched.
  *
  * Per-thread counts.  What every request changes — HANDLERS_RUNNING,
- * REQUESTS_DONE, the handler histogram, and the gauges of
+ * REQUESTS_DONE, the histograms of probe_ring_hist_slot() (handler
+ * runtime, and the loop's dispatch time and ready events), and the gauges of
  * probe_ring_gauge_slot() (bytes in and out, output queued, loop busy
  * time) — is kept per ring: each ring has one writer, so updating it is a
  * plain store, where a shared gauge would need a locked read-modify-write
@@ -99,6 +100,20 @@ static inline int probe_ring_gauge_slot(enum probe_gauge gauge)
     }
 }
 
+/* The histograms a thread records into on every request or loop turn,
+ * kept per ring as the gauges above: the slot in ring_hists, or -1 for a
+ * histogram that lives only in the shared array. */
+#define PROBE_RING_HISTS 3
+static inline int probe_ring_hist_slot(enum probe_hist hist)
+{
+    switch (hist) {
+    case PROBE_HIST_HANDLER_NS:  return 0;
+    case PROBE_HIST_DISPATCH_NS: return 1;
+    case PROBE_HIST_POLL_READY:  return 2;
+    default:                     return -1;
+    }
+}
+
 /* A ring's header: who owns it and what that thread is doing.  Aligned
  * to a 64-byte cache line so that two threads updating their own headers
  * do not keep stealing one line from each other ("false sharing"). */
@@ -139,9 +154,10 @@ struct probe_segment {
     _Atomic int64_t gauges[PROBE_GAUGE_COUNT];
     struct histogram hists[PROBE_HIST_COUNT];
     struct probe_ring rings[PROBE_MAX_RINGS];
-    /* Each ring's handler runtimes; set up (min = "empty") when the ring
-     * is first claimed, so pages of unclaimed rings are never touched. */
-    struct histogram ring_handler_ns[PROBE_MAX_RINGS];
+    /* Each ring's own histograms (probe_ring_hist_slot()); set up (min =
+     * "empty") when the ring is first claimed, so pages of unclaimed rings
+     * are never touched. */
+    struct histogram ring_hists[PROBE_MAX_RINGS][PROBE_RING_HISTS];
     struct probe_slot slots[PROBE_MAX_RINGS][PROBE_RING_EVENTS];
 };
 
@@ -197,11 +213,15 @@ int probe_segment_read_prefix(int fd, struct probe_prefix *out, uint64_t *file_s
 bool probe_prefix_alive(const struct probe_prefix *prefix);
 
 /* What a reader should see: the shared gauges plus what the rings count
- * (HANDLERS_RUNNING, REQUESTS_DONE), and the shared handler histogram
- * plus every ring's (into *handler, which is overwritten).  Reads only;
- * safe while writers run. */
+ * (HANDLERS_RUNNING, REQUESTS_DONE, probe_ring_gauge_slot()), and the
+ * shared handler histogram plus every ring's (into *handler, which is
+ * overwritten).  Reads only; safe while writers run. */
 void probe_segment_totals(const struct probe_segment *seg, int64_t gauges[PROBE_GAUGE_COUNT],
                           struct histogram *handler);
+/* One histogram as a reader should see it: the shared one plus, for
+ * those kept per ring, every ring's (into *out, overwritten). */
+void probe_segment_hist(const struct probe_segment *seg, enum probe_hist hist,
+                        struct histogram *out);
 /* One gauge as probe_segment_totals() would report it. */
 int64_t probe_segment_gauge(const struct probe_segment *seg, enum probe_gauge gauge);
 

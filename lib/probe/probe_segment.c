@@ -126,13 +126,22 @@ void probe_segment_totals(const struct probe_segment *seg, int64_t gauges[PROBE_
 {
     for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
         gauges[g] = probe_segment_gauge(seg, (enum probe_gauge)g);
-    histogram_copy(handler, &seg->hists[PROBE_HIST_HANDLER_NS]);
+    probe_segment_hist(seg, PROBE_HIST_HANDLER_NS, handler);
+}
+
+void probe_segment_hist(const struct probe_segment *seg, enum probe_hist hist,
+                        struct histogram *out)
+{
+    histogram_copy(out, &seg->hists[hist]);
+    int slot = probe_ring_hist_slot(hist);
+    if (slot < 0)
+        return;
     uint32_t count = rings_claimed(seg);
     for (uint32_t i = 0; i < count; i++) {
         /* Acquire pairs with the release in probe_thread_begin(): a ring
-         * marked used has its histogram set up. */
+         * marked used has its histograms set up. */
         if (atomic_load_explicit(&seg->rings[i].ever_used, memory_order_acquire) != 0)
-            histogram_merge(handler, &seg->ring_handler_ns[i]);
+            histogram_merge(out, &seg->ring_hists[i][slot]);
     }
 }
 

@@ -825,9 +825,9 @@ static void test_handlers_ran(void **state)
     probe_destroy(probe);
 }
 
-/* Gauges counted in the rings: what threads add in their own rings and
- * what goes to the shared gauge add up, and a ring handed to a new thread
- * keeps what its old owner counted. */
+/* Gauges and histograms kept in the rings: what threads add in their own
+ * rings and what goes to the shared ones add up, and a ring handed to a
+ * new thread keeps what its old owner counted. */
 static void test_thread_gauges(void **state)
 {
     (void)state;
@@ -850,10 +850,20 @@ static void test_thread_gauges(void **state)
     probe_thread_end(a);
     struct probe_thread *c = probe_thread_begin(probe, "c");   /* takes a's ring */
     probe_thread_gauge_add(c, PROBE_GAUGE_BYTES_OUT, 7);
+    /* Histograms too: per ring for the dispatch time, shared for lag. */
+    probe_thread_hist_record(b, PROBE_HIST_DISPATCH_NS, 1000);
+    probe_thread_hist_record(c, PROBE_HIST_DISPATCH_NS, 3000);
+    probe_hist_record(probe, PROBE_HIST_DISPATCH_NS, 2000);
+    probe_thread_hist_record(c, PROBE_HIST_LOOP_LAG_NS, 5);
     struct probe_reader *reader = reader_new(name);
     struct probe_snapshot *snap = snapshot_take(reader);
     assert_int_equal(snap->gauges[PROBE_GAUGE_BYTES_IN], 123);
     assert_int_equal(snap->gauges[PROBE_GAUGE_BYTES_OUT], 7);
+    const struct histogram *dispatch = &snap->hists[PROBE_HIST_DISPATCH_NS];
+    assert_int_equal(histogram_count(dispatch), 3);
+    assert_int_equal(histogram_min(dispatch), 1000);
+    assert_int_equal(histogram_max(dispatch), 3000);
+    assert_int_equal(histogram_count(&snap->hists[PROBE_HIST_LOOP_LAG_NS]), 1);
     free(snap);
     probe_reader_close(reader);
     probe_thread_end(b);
