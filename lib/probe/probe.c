@@ -398,7 +398,24 @@ static void ring_set_state(struct probe_thread *thread, enum probe_thread_state 
     atomic_store_explicit(&thread->ring->since_ns, since, relaxed);
 }
 
-/* Appends one event to the thread's ring (protocol: probe_layout.h). */
+/* Fills one slot (protocol: probe_layout.h); the caller publishes head. */
+static inline void slot_write(struct probe_slot *slot, uint64_t index, uint64_t now,
+                              uint64_t kind_fd, uint64_t a, uint64_t b)
+{
+    atomic_store_explicit(&slot->seq, 0, relaxed);
+    atomic_store_explicit(&slot->t_ns, now, release);
+    atomic_store_explicit(&slot->kind_fd, kind_fd, release);
+    atomic_store_explicit(&slot->a, a, release);
+    atomic_store_explicit(&slot->b, b, release);
+    atomic_store_explicit(&slot->seq, index + 1, release);
+}
+
+static inline uint64_t kind_fd_pack(enum probe_event_kind kind, int fd)
+{
+    return ((uint64_t)kind << 32) | (uint32_t)fd;
+}
+
+/* Appends one event to the thread's ring. */
 static void event_write(struct probe_thread *thread, uint64_t now, enum probe_event_kind kind,
                         int fd, uint64_t a, uint64_t b)
 {
@@ -408,16 +425,36 @@ static void event_write(struct probe_thread *thread, uint64_t now, enum probe_ev
         return;
     }
     uint64_t index = thread->next;
-    struct probe_slot *slot = &thread->slots[index & (PROBE_RING_EVENTS - 1)];
-
-    atomic_store_explicit(&slot->seq, 0, relaxed);
-    atomic_store_explicit(&slot->t_ns, now, release);
-    atomic_store_explicit(&slot->kind_fd, ((uint64_t)kind << 32) | (uint32_t)fd, release);
-    atomic_store_explicit(&slot->a, a, release);
-    atomic_store_explicit(&slot->b, b, release);
-    atomic_store_explicit(&slot->seq, index + 1, release);
+    slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, now,
+               kind_fd_pack(kind, fd), a, b);
     atomic_store_explicit(&thread->ring->head, index + 1, release);
     thread->next = index + 1;
+}
+
+/* Appends `count` HANDLER_BEGIN/HANDLER_END pairs, each `share` ns long,
+ * back to back from `start`: event_write() in a loop, but with the ring's
+ * head published once, after the last (a reader reads only up to head,
+ * so it never sees a pair half written). */
+static void handler_pairs_write(struct probe_thread *thread, uint64_t start, uint64_t share,
+                                int fd, unsigned route, unsigned count)
+{
+    if (thread->ring == NULL) {
+        probe_gauge_add(thread->probe, PROBE_GAUGE_EVENTS_DROPPED, 2 * (int64_t)count);
+        return;
+    }
+    uint64_t begin = kind_fd_pack(PROBE_EV_HANDLER_BEGIN, fd);
+    uint64_t end = kind_fd_pack(PROBE_EV_HANDLER_END, fd);
+    uint64_t index = thread->next;
+    for (unsigned i = 0; i < count; i++, start += share) {
+        slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, start, begin, route,
+                   0);
+        index++;
+        slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, start + share, end,
+                   route, share);
+        index++;
+    }
+    atomic_store_explicit(&thread->ring->head, index, release);
+    thread->next = index;
 }
 
 struct probe_thread *probe_thread_begin(struct probe *probe, const char *role)
@@ -596,11 +633,7 @@ void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t
     if (thread == NULL || count == 0)
         return;
     uint64_t share = end_ns > start_ns ? (end_ns - start_ns) / count : 0;
-    uint64_t t = start_ns;
-    for (unsigned i = 0; i < count; i++, t += share) {
-        event_write(thread, t, PROBE_EV_HANDLER_BEGIN, fd, route, 0);
-        event_write(thread, t + share, PROBE_EV_HANDLER_END, fd, route, share);
-    }
+    handler_pairs_write(thread, start_ns, share, fd, route, count);
     struct probe_ring *ring = thread->ring;
     if (ring != NULL) {
         atomic_store_explicit(&ring->requests_done,
