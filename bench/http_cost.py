@@ -3,7 +3,7 @@
 counted with callgrind, and how many of them the HTTP path takes.
 
     bench/http_cost.py [--rate 2000] [--seconds 5] [--backend epoll]
-                       [--path /] [--evlab build/release/evlab]
+                       [--path /] [--evlab build/release/evlab] [--pipeline D]
 
 Starts `evlab serve --model loop --backend B` under `valgrind
 --tool=callgrind`, loads it with `evlab load -R RATE -c 10` (a fixed rate
@@ -14,6 +14,11 @@ the inclusive counts of the HTTP functions (http_parse, reply_append,
 the response writers).  Instruction counts are repeatable where CPU time
 on a shared machine is not, so this is the number to compare before and
 after a change to lib/http or lib/server/reply.c.
+
+--pipeline D loads it closed-loop instead, `evlab load -c 10 -p D`, the
+pipelined case of `bench/loop_cost.py probes`: run it once with the default
+build and once with `--evlab build/release-noprobes/evlab` (make PROBES=0)
+to count what the probes add to a pipelined request.
 """
 import argparse
 import json
@@ -38,6 +43,8 @@ def main():
     ap.add_argument("--backend", default="epoll")
     ap.add_argument("--path", default="/")
     ap.add_argument("--evlab", default=os.path.join(ROOT, "build/release/evlab"))
+    ap.add_argument("--pipeline", type=int, default=0,
+                    help="closed loop with D requests in flight per connection instead of -R")
     a = ap.parse_args()
 
     out = tempfile.NamedTemporaryFile(prefix="http_cost.", suffix=".cg", delete=False).name
@@ -51,12 +58,13 @@ def main():
         m = re.search(r"127\.0\.0\.1:(\d+)", line)
         if not m:
             sys.exit("http_cost: the server did not print its port (got %r)" % line)
-        print("callgrind: loop/%s on port %s, evlab load -R %d -c 10 -d %ds %s"
-              % (a.backend, m.group(1), a.rate, a.seconds, a.path), file=sys.stderr)
+        offered = ["-p", str(a.pipeline)] if a.pipeline > 0 else ["-R", str(a.rate)]
+        print("callgrind: loop/%s on port %s, evlab load %s -c 10 -d %ds %s"
+              % (a.backend, m.group(1), " ".join(offered), a.seconds, a.path), file=sys.stderr)
         target = "http://127.0.0.1:%s%s" % (m.group(1), a.path)
         load = subprocess.run(
-            [a.evlab, "load", "-q", "--json", "--warmup", "0s", "-R", str(a.rate),
-             "-c", "10", "-d", "%ds" % a.seconds, target],
+            [a.evlab, "load", "-q", "--json", "--warmup", "0s"] + offered +
+            ["-c", "10", "-d", "%ds" % a.seconds, target],
             capture_output=True, text=True, check=True)
         requests = json.loads(load.stdout)["requests"]
     finally:

@@ -12,10 +12,12 @@
  *                          reading per request, the end of one handler
  *                          being the start of the next
  *   handler, two readings  probe_handler_begin/end, a reading at each end
+ *   handler, run of 16     probe_handlers_ran() for 16 pipelined fixed
+ *                          replies and one reading, per handler
  *   event                  probe_emit_at() with a timestamp in hand
  *
  * Compare with the server's CPU per request (bench/loop_cost.py probes):
- * the chained handler pair is most of what a pipelined request pays.
+ * a pipelined GET / pays the run's share, any other route the chained pair.
  */
 #include <stdio.h>
 #include <stdint.h>
@@ -69,6 +71,16 @@ int main(void)
         probe_handler_end(me, 5, 0);
     }
     printf("handler, two readings  %6.1f ns\n", per_call_ns(start, clock_now_ns()));
+
+    /* A pipelined run of 16 fixed replies, as loop_connection.c's
+     * handler_run_end() records it: one reading for the whole run. */
+    start = clock_now_ns();
+    for (int i = 0; i < ROUNDS / 16; i++) {
+        uint64_t run_start = t;
+        t = probe_clock_ns(me);
+        probe_handlers_ran(me, run_start, t, 5, 0, 16);
+    }
+    printf("handler, run of 16     %6.1f ns\n", per_call_ns(start, clock_now_ns()));
 
     start = clock_now_ns();
     for (int i = 0; i < ROUNDS; i++)

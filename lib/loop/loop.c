@@ -279,8 +279,8 @@ static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
     /* While we sleep nothing is ready: READY drops to 0, the thread shows
      * as blocked in poll. */
     if (loop->probe != NULL) {
-        probe_gauge_add(loop->probe, PROBE_GAUGE_LOOP_BUSY_NS,
-                        (int64_t)(before - loop->busy_since_ns));
+        probe_thread_gauge_add(loop->probe_thread, PROBE_GAUGE_LOOP_BUSY_NS,
+                               (int64_t)(before - loop->busy_since_ns));
         probe_gauge_set(loop->probe, PROBE_GAUGE_READY, 0);
         probe_emit_at(loop->probe_thread, before, PROBE_EV_POLL_ENTER, -1,
                       timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms, 0);
@@ -319,7 +319,7 @@ static void loop_phase_collect(struct loop *loop, size_t n)
         queue_count_timers(loop, loop_batch_at(loop, loop->now_ns));
         probe_gauge_set(loop->probe, PROBE_GAUGE_READY, (int64_t)n);
         probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_LAST_READY, (int64_t)n);
-        probe_hist_record(loop->probe, PROBE_HIST_POLL_READY, n);
+        probe_thread_hist_record(loop->probe_thread, PROBE_HIST_POLL_READY, n);
         loop_publish_queue(loop);
     }
 }
@@ -340,7 +340,7 @@ static uint64_t loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigne
     uint64_t end = clock_now_ns();
     uint64_t duration = end - start;
     probe_emit_at(loop->probe_thread, end, PROBE_EV_DISPATCH_END, fd, revents, duration);
-    probe_hist_record(loop->probe, PROBE_HIST_DISPATCH_NS, duration);
+    probe_thread_hist_record(loop->probe_thread, PROBE_HIST_DISPATCH_NS, duration);
     return end;
 }
 

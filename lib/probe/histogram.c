@@ -112,11 +112,19 @@ void histogram_record(struct histogram *h, uint64_t value)
 
 void histogram_record_owned(struct histogram *h, uint64_t value)
 {
+    histogram_record_owned_times(h, value, 1);
+}
+
+void histogram_record_owned_times(struct histogram *h, uint64_t value, uint64_t times)
+{
+    if (times == 0)
+        return;
     _Atomic uint64_t *bucket = &h->buckets[histogram_bucket_index(value)];
-    atomic_store_explicit(bucket, atomic_load_explicit(bucket, relaxed) + 1, relaxed);
-    atomic_store_explicit(&h->count, atomic_load_explicit(&h->count, relaxed) + 1, relaxed);
+    atomic_store_explicit(bucket, atomic_load_explicit(bucket, relaxed) + times, relaxed);
+    atomic_store_explicit(&h->count, atomic_load_explicit(&h->count, relaxed) + times, relaxed);
+    uint64_t add = value > UINT64_MAX / times ? UINT64_MAX : value * times;
     uint64_t sum = atomic_load_explicit(&h->sum, relaxed);
-    atomic_store_explicit(&h->sum, sum > UINT64_MAX - value ? UINT64_MAX : sum + value, relaxed);
+    atomic_store_explicit(&h->sum, sum > UINT64_MAX - add ? UINT64_MAX : sum + add, relaxed);
     if (value < atomic_load_explicit(&h->min, relaxed))
         atomic_store_explicit(&h->min, value, relaxed);
     if (value > atomic_load_explicit(&h->max, relaxed))

@@ -50,6 +50,9 @@ void histogram_record(struct histogram *h, uint64_t value);
  * instead of locked read-modify-write instructions, so recording costs a
  * few ns less.  Readers may read it at any time, as any histogram. */
 void histogram_record_owned(struct histogram *h, uint64_t value);
+/* histogram_record_owned() `times` times with one value, in one update
+ * (a run of handlers that shared one clock reading, probe_handlers_ran()). */
+void histogram_record_owned_times(struct histogram *h, uint64_t value, uint64_t times);
 
 /* Add every count of `from` into `into` (e.g. one histogram per load
  * generator connection, merged at the end). */

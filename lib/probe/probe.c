@@ -46,7 +46,7 @@ struct probe_thread {
     struct probe *probe;
     struct probe_ring *ring;      /* NULL: no ring was free, events drop */
     struct probe_slot *slots;     /* this ring's PROBE_RING_EVENTS slots */
-    struct histogram *handler_ns; /* this ring's own handler histogram */
+    struct histogram *hists;      /* this ring's own, probe_ring_hist_slot() */
     uint64_t next;                /* index of the next event we write */
     int tid;
     uint64_t block_start_ns;      /* when probe_block_begin() ran */
@@ -306,6 +306,31 @@ void probe_gauge_add(struct probe *probe, enum probe_gauge gauge, int64_t delta)
         atomic_fetch_add_explicit(&probe->seg->gauges[gauge], delta, relaxed);
 }
 
+void probe_thread_gauge_add(struct probe_thread *thread, enum probe_gauge gauge, int64_t delta)
+{
+    if (thread == NULL)
+        return;
+    int slot = probe_ring_gauge_slot(gauge);
+    if (thread->ring == NULL || slot < 0) {
+        probe_gauge_add(thread->probe, gauge, delta);
+        return;
+    }
+    /* One writer per ring: load and store, no locked instruction. */
+    _Atomic int64_t *count = &thread->ring->gauges[slot];
+    atomic_store_explicit(count, atomic_load_explicit(count, relaxed) + delta, relaxed);
+}
+
+void probe_thread_hist_record(struct probe_thread *thread, enum probe_hist hist, uint64_t value)
+{
+    if (thread == NULL)
+        return;
+    int slot = probe_ring_hist_slot(hist);
+    if (thread->ring == NULL || slot < 0)
+        probe_hist_record(thread->probe, hist, value);
+    else
+        histogram_record_owned(&thread->hists[slot], value);
+}
+
 void probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value)
 {
     assert((unsigned)gauge < PROBE_GAUGE_COUNT);
@@ -373,7 +398,24 @@ static void ring_set_state(struct probe_thread *thread, enum probe_thread_state 
     atomic_store_explicit(&thread->ring->since_ns, since, relaxed);
 }
 
-/* Appends one event to the thread's ring (protocol: probe_layout.h). */
+/* Fills one slot (protocol: probe_layout.h); the caller publishes head. */
+static inline void slot_write(struct probe_slot *slot, uint64_t index, uint64_t now,
+                              uint64_t kind_fd, uint64_t a, uint64_t b)
+{
+    atomic_store_explicit(&slot->seq, 0, relaxed);
+    atomic_store_explicit(&slot->t_ns, now, release);
+    atomic_store_explicit(&slot->kind_fd, kind_fd, release);
+    atomic_store_explicit(&slot->a, a, release);
+    atomic_store_explicit(&slot->b, b, release);
+    atomic_store_explicit(&slot->seq, index + 1, release);
+}
+
+static inline uint64_t kind_fd_pack(enum probe_event_kind kind, int fd)
+{
+    return ((uint64_t)kind << 32) | (uint32_t)fd;
+}
+
+/* Appends one event to the thread's ring. */
 static void event_write(struct probe_thread *thread, uint64_t now, enum probe_event_kind kind,
                         int fd, uint64_t a, uint64_t b)
 {
@@ -383,16 +425,36 @@ static void event_write(struct probe_thread *thread, uint64_t now, enum probe_ev
         return;
     }
     uint64_t index = thread->next;
-    struct probe_slot *slot = &thread->slots[index & (PROBE_RING_EVENTS - 1)];
-
-    atomic_store_explicit(&slot->seq, 0, relaxed);
-    atomic_store_explicit(&slot->t_ns, now, release);
-    atomic_store_explicit(&slot->kind_fd, ((uint64_t)kind << 32) | (uint32_t)fd, release);
-    atomic_store_explicit(&slot->a, a, release);
-    atomic_store_explicit(&slot->b, b, release);
-    atomic_store_explicit(&slot->seq, index + 1, release);
+    slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, now,
+               kind_fd_pack(kind, fd), a, b);
     atomic_store_explicit(&thread->ring->head, index + 1, release);
     thread->next = index + 1;
+}
+
+/* Appends `count` HANDLER_BEGIN/HANDLER_END pairs, each `share` ns long,
+ * back to back from `start`: event_write() in a loop, but with the ring's
+ * head published once, after the last (a reader reads only up to head,
+ * so it never sees a pair half written). */
+static void handler_pairs_write(struct probe_thread *thread, uint64_t start, uint64_t share,
+                                int fd, unsigned route, unsigned count)
+{
+    if (thread->ring == NULL) {
+        probe_gauge_add(thread->probe, PROBE_GAUGE_EVENTS_DROPPED, 2 * (int64_t)count);
+        return;
+    }
+    uint64_t begin = kind_fd_pack(PROBE_EV_HANDLER_BEGIN, fd);
+    uint64_t end = kind_fd_pack(PROBE_EV_HANDLER_END, fd);
+    uint64_t index = thread->next;
+    for (unsigned i = 0; i < count; i++, start += share) {
+        slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, start, begin, route,
+                   0);
+        index++;
+        slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, start + share, end,
+                   route, share);
+        index++;
+    }
+    atomic_store_explicit(&thread->ring->head, index, release);
+    thread->next = index;
 }
 
 struct probe_thread *probe_thread_begin(struct probe *probe, const char *role)
@@ -412,11 +474,12 @@ struct probe_thread *probe_thread_begin(struct probe *probe, const char *role)
         struct probe_ring *ring = &seg->rings[index];
         thread->ring = ring;
         thread->slots = seg->slots[index];
-        thread->handler_ns = &seg->ring_handler_ns[index];
+        thread->hists = seg->ring_hists[index];
         /* The segment starts zero-filled; an empty histogram also needs
          * min = UINT64_MAX, written before ever_used is published. */
         if (atomic_load_explicit(&ring->ever_used, relaxed) == 0)
-            atomic_store_explicit(&thread->handler_ns->min, UINT64_MAX, relaxed);
+            for (int h = 0; h < PROBE_RING_HISTS; h++)
+                atomic_store_explicit(&thread->hists[h].min, UINT64_MAX, relaxed);
         thread->next = atomic_load_explicit(&ring->head, relaxed);
         atomic_store_explicit(&ring->tid, thread->tid, relaxed);
         ring_set_role(ring, role != NULL ? role : "");
@@ -555,13 +618,34 @@ void probe_handler_end_at(struct probe_thread *thread, uint64_t now, int fd, uns
         atomic_store_explicit(&ring->in_handler, 0, relaxed);
         atomic_store_explicit(&ring->requests_done,
                               atomic_load_explicit(&ring->requests_done, relaxed) + 1, relaxed);
-        histogram_record_owned(thread->handler_ns, ran);
+        histogram_record_owned(&thread->hists[probe_ring_hist_slot(PROBE_HIST_HANDLER_NS)], ran);
     } else {
         probe_gauge_add(thread->probe, PROBE_GAUGE_HANDLERS_RUNNING, -1);
         probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, 1);
         probe_hist_record(thread->probe, PROBE_HIST_HANDLER_NS, ran);
     }
     event_write(thread, now, PROBE_EV_HANDLER_END, fd, route, ran);
+}
+
+void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t end_ns,
+                        int fd, unsigned route, unsigned count)
+{
+    if (thread == NULL || count == 0)
+        return;
+    uint64_t share = end_ns > start_ns ? (end_ns - start_ns) / count : 0;
+    handler_pairs_write(thread, start_ns, share, fd, route, count);
+    struct probe_ring *ring = thread->ring;
+    if (ring != NULL) {
+        atomic_store_explicit(&ring->requests_done,
+                              atomic_load_explicit(&ring->requests_done, relaxed) + count,
+                              relaxed);
+        histogram_record_owned_times(&thread->hists[probe_ring_hist_slot(PROBE_HIST_HANDLER_NS)],
+                                     share, count);
+    } else {
+        probe_gauge_add(thread->probe, PROBE_GAUGE_REQUESTS_DONE, count);
+        for (unsigned i = 0; i < count; i++)
+            probe_hist_record(thread->probe, PROBE_HIST_HANDLER_NS, share);
+    }
 }
 
 #endif /* EVLAB_NO_PROBES */

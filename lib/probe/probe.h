@@ -72,7 +72,8 @@
 
 #include "histogram.h"
 
-#define PROBE_LAYOUT_VERSION 3   /* 2: client gauges and histogram; 3: buffer bytes */
+#define PROBE_LAYOUT_VERSION 4   /* 2: client gauges and histogram; 3: buffer bytes;
+                                    4: per-ring gauges */
 #define PROBE_NAME_MAX       48   /* segment name, without the "evlab." prefix */
 #define PROBE_MODEL_MAX      16
 #define PROBE_ROLE_MAX       16
@@ -230,14 +231,41 @@ void probe_handler_begin_at(struct probe_thread *thread, uint64_t t_ns, int fd,
                             unsigned route);
 void probe_handler_end_at(struct probe_thread *thread, uint64_t t_ns, int fd, unsigned route);
 
+/* `count` handlers of one `route` on connection `fd` that ran back to back
+ * from start_ns to end_ns with no clock reading between them: what one
+ * probe_handler_begin_at()/probe_handler_end_at() pair per handler would
+ * have recorded, except that each handler is given an equal share of the
+ * time the run took (its events are spaced evenly over it).  The total is
+ * exact; how it divides among the run is not known, so use this only for
+ * handlers whose work does not depend on the request (the loop's fixed
+ * replies to pipelined requests, loop_connection.c "Clocks"), and time
+ * every other handler on its own.  The thread state is left as it is. */
+void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t end_ns,
+                        int fd, unsigned route, unsigned count);
+
 /* clock_now_ns() when thread is instrumented, else 0 without reading the
  * clock: for timestamps taken only to pass to the _at functions. */
 uint64_t probe_clock_ns(const struct probe_thread *thread);
 
 void    probe_gauge_add(struct probe *probe, enum probe_gauge gauge, int64_t delta);
+/* The same from an instrumented thread: a gauge that changes on every
+ * request (bytes in and out, output queued, loop busy time) is then
+ * counted in the thread's own ring with plain stores, no locked
+ * instruction; readers see the sum (probe_layout.h, "Per-thread counts").
+ * Any other gauge, or a thread without a ring, goes to probe_gauge_add().
+ * probe_gauge_set() of such a gauge sets only the shared part: use one
+ * or the other for a gauge, not both. */
+void    probe_thread_gauge_add(struct probe_thread *thread, enum probe_gauge gauge,
+                               int64_t delta);
 void    probe_gauge_set(struct probe *probe, enum probe_gauge gauge, int64_t value);
 int64_t probe_gauge_get(const struct probe *probe, enum probe_gauge gauge);
 void    probe_hist_record(struct probe *probe, enum probe_hist hist, uint64_t value);
+/* The same from an instrumented thread: the histograms recorded on every
+ * request or turn (a loop's dispatch time and ready events) are then kept
+ * in the thread's own ring, without locked instructions, as the gauges of
+ * probe_thread_gauge_add(). */
+void    probe_thread_hist_record(struct probe_thread *thread, enum probe_hist hist,
+                                 uint64_t value);
 
 /* Starts a background thread that samples what no server thread can
  * report while it is blocked: the accept queue of `listen_fd` (TCP_INFO
@@ -290,15 +318,22 @@ static inline void probe_handler_begin_at(struct probe_thread *t, uint64_t ts, i
 { (void)t; (void)ts; (void)fd; (void)r; }
 static inline void probe_handler_end_at(struct probe_thread *t, uint64_t ts, int fd, unsigned r)
 { (void)t; (void)ts; (void)fd; (void)r; }
+static inline void probe_handlers_ran(struct probe_thread *t, uint64_t s, uint64_t e, int fd,
+                                      unsigned r, unsigned n)
+{ (void)t; (void)s; (void)e; (void)fd; (void)r; (void)n; }
 static inline uint64_t probe_clock_ns(const struct probe_thread *t) { (void)t; return 0; }
 static inline void probe_gauge_add(struct probe *p, enum probe_gauge g, int64_t d)
 { (void)p; (void)g; (void)d; }
+static inline void probe_thread_gauge_add(struct probe_thread *t, enum probe_gauge g, int64_t d)
+{ (void)t; (void)g; (void)d; }
 static inline void probe_gauge_set(struct probe *p, enum probe_gauge g, int64_t v)
 { (void)p; (void)g; (void)v; }
 static inline int64_t probe_gauge_get(const struct probe *p, enum probe_gauge g)
 { (void)p; (void)g; return 0; }
 static inline void probe_hist_record(struct probe *p, enum probe_hist h, uint64_t v)
 { (void)p; (void)h; (void)v; }
+static inline void probe_thread_hist_record(struct probe_thread *t, enum probe_hist h, uint64_t v)
+{ (void)t; (void)h; (void)v; }
 #define PROBE_SAMPLE_ACCEPT_QUEUE 1u
 #define PROBE_SAMPLE_THREADS      2u
 static inline int probe_sampler_start(struct probe *p, int fd, unsigned f)

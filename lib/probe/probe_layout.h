@@ -23,11 +23,16 @@
  * claims is never touched.
  *
  * Per-thread counts.  What every request changes — HANDLERS_RUNNING,
- * REQUESTS_DONE and the handler histogram — is kept per ring: each ring
- * has one writer, so updating it is a plain store, where a shared gauge
- * would need a locked read-modify-write (about 10 ns each, four per
- * request).  Readers add the rings up (probe_segment_totals()); the
- * shared gauges and histogram hold only what threads without a ring did.
+ * REQUESTS_DONE, the histograms of probe_ring_hist_slot() (handler
+ * runtime, and the loop's dispatch time and ready events), and the gauges of
+ * probe_ring_gauge_slot() (bytes in and out, output queued, loop busy
+ * time) — is kept per ring: each ring has one writer, so updating it is a
+ * plain store, where a shared gauge would need a locked read-modify-write
+ * (10-30 ns each on a virtual machine, several per request).  Readers add
+ * the rings up (probe_segment_totals()); the shared gauges and histogram
+ * hold only what threads without a ring did.  A ring's counts are never
+ * reset: they keep what every owner of the ring added, so the sums stay
+ * right when threads come and go.
  *
  * Every field that changes after creation is a C11 atomic, because the
  * writer and a reader may be threads of one process (the tests do that)
@@ -80,6 +85,35 @@ struct probe_slot {
     _Atomic uint64_t b;
 };
 
+/* The gauges a thread adds to on every request, kept in its ring (see
+ * "Per-thread counts"): the slot in probe_ring.gauges, or -1 for a gauge
+ * that lives only in the shared array. */
+#define PROBE_RING_GAUGES 4
+static inline int probe_ring_gauge_slot(enum probe_gauge gauge)
+{
+    switch (gauge) {
+    case PROBE_GAUGE_BYTES_IN:      return 0;
+    case PROBE_GAUGE_BYTES_OUT:     return 1;
+    case PROBE_GAUGE_OUTPUT_QUEUED: return 2;
+    case PROBE_GAUGE_LOOP_BUSY_NS:  return 3;
+    default:                        return -1;
+    }
+}
+
+/* The histograms a thread records into on every request or loop turn,
+ * kept per ring as the gauges above: the slot in ring_hists, or -1 for a
+ * histogram that lives only in the shared array. */
+#define PROBE_RING_HISTS 3
+static inline int probe_ring_hist_slot(enum probe_hist hist)
+{
+    switch (hist) {
+    case PROBE_HIST_HANDLER_NS:  return 0;
+    case PROBE_HIST_DISPATCH_NS: return 1;
+    case PROBE_HIST_POLL_READY:  return 2;
+    default:                     return -1;
+    }
+}
+
 /* A ring's header: who owns it and what that thread is doing.  Aligned
  * to a 64-byte cache line so that two threads updating their own headers
  * do not keep stealing one line from each other ("false sharing"). */
@@ -94,6 +128,7 @@ struct probe_ring {
     /* Owner-written counts, summed by readers (see "Per-thread counts"). */
     _Atomic uint32_t in_handler;  /* 1 while the owner is inside a handler */
     _Atomic uint64_t requests_done;   /* handlers ended, by every owner so far */
+    _Atomic int64_t gauges[PROBE_RING_GAUGES];  /* see probe_ring_gauge_slot() */
 };
 
 _Static_assert(PROBE_ROLE_MAX % 8 == 0, "role is stored in 64-bit words");
@@ -119,9 +154,10 @@ struct probe_segment {
     _Atomic int64_t gauges[PROBE_GAUGE_COUNT];
     struct histogram hists[PROBE_HIST_COUNT];
     struct probe_ring rings[PROBE_MAX_RINGS];
-    /* Each ring's handler runtimes; set up (min = "empty") when the ring
-     * is first claimed, so pages of unclaimed rings are never touched. */
-    struct histogram ring_handler_ns[PROBE_MAX_RINGS];
+    /* Each ring's own histograms (probe_ring_hist_slot()); set up (min =
+     * "empty") when the ring is first claimed, so pages of unclaimed rings
+     * are never touched. */
+    struct histogram ring_hists[PROBE_MAX_RINGS][PROBE_RING_HISTS];
     struct probe_slot slots[PROBE_MAX_RINGS][PROBE_RING_EVENTS];
 };
 
@@ -177,11 +213,15 @@ int probe_segment_read_prefix(int fd, struct probe_prefix *out, uint64_t *file_s
 bool probe_prefix_alive(const struct probe_prefix *prefix);
 
 /* What a reader should see: the shared gauges plus what the rings count
- * (HANDLERS_RUNNING, REQUESTS_DONE), and the shared handler histogram
- * plus every ring's (into *handler, which is overwritten).  Reads only;
- * safe while writers run. */
+ * (HANDLERS_RUNNING, REQUESTS_DONE, probe_ring_gauge_slot()), and the
+ * shared handler histogram plus every ring's (into *handler, which is
+ * overwritten).  Reads only; safe while writers run. */
 void probe_segment_totals(const struct probe_segment *seg, int64_t gauges[PROBE_GAUGE_COUNT],
                           struct histogram *handler);
+/* One histogram as a reader should see it: the shared one plus, for
+ * those kept per ring, every ring's (into *out, overwritten). */
+void probe_segment_hist(const struct probe_segment *seg, enum probe_hist hist,
+                        struct histogram *out);
 /* One gauge as probe_segment_totals() would report it. */
 int64_t probe_segment_gauge(const struct probe_segment *seg, enum probe_gauge gauge);
 

@@ -250,10 +250,10 @@ int probe_reader_snapshot(struct probe_reader *reader, struct probe_snapshot *ou
     info_refresh(reader);
     out->taken_ns = clock_now_ns();
     out->writer_alive = reader->info.alive;
+    /* The gauges and some histograms are partly kept per ring. */
     for (size_t i = 0; i < PROBE_HIST_COUNT; i++)
         if (i != PROBE_HIST_HANDLER_NS)
-            histogram_copy(&out->hists[i], &seg->hists[i]);
-    /* The gauges and the handler histogram are partly kept per ring. */
+            probe_segment_hist(seg, (enum probe_hist)i, &out->hists[i]);
     probe_segment_totals(seg, out->gauges, &out->hists[PROBE_HIST_HANDLER_NS]);
 
     out->thread_count = 0;

@@ -104,15 +104,19 @@ static uint32_t rings_claimed(const struct probe_segment *seg)
 int64_t probe_segment_gauge(const struct probe_segment *seg, enum probe_gauge gauge)
 {
     int64_t value = atomic_load_explicit(&seg->gauges[gauge], memory_order_relaxed);
-    if (gauge != PROBE_GAUGE_HANDLERS_RUNNING && gauge != PROBE_GAUGE_REQUESTS_DONE)
+    int slot = probe_ring_gauge_slot(gauge);
+    if (gauge != PROBE_GAUGE_HANDLERS_RUNNING && gauge != PROBE_GAUGE_REQUESTS_DONE &&
+        slot < 0)
         return value;
     uint32_t count = rings_claimed(seg);
     for (uint32_t i = 0; i < count; i++) {
         const struct probe_ring *ring = &seg->rings[i];
         if (gauge == PROBE_GAUGE_HANDLERS_RUNNING)
             value += atomic_load_explicit(&ring->in_handler, memory_order_relaxed);
-        else
+        else if (gauge == PROBE_GAUGE_REQUESTS_DONE)
             value += (int64_t)atomic_load_explicit(&ring->requests_done, memory_order_relaxed);
+        else
+            value += atomic_load_explicit(&ring->gauges[slot], memory_order_relaxed);
     }
     return value;
 }
@@ -122,13 +126,22 @@ void probe_segment_totals(const struct probe_segment *seg, int64_t gauges[PROBE_
 {
     for (int g = 0; g < PROBE_GAUGE_COUNT; g++)
         gauges[g] = probe_segment_gauge(seg, (enum probe_gauge)g);
-    histogram_copy(handler, &seg->hists[PROBE_HIST_HANDLER_NS]);
+    probe_segment_hist(seg, PROBE_HIST_HANDLER_NS, handler);
+}
+
+void probe_segment_hist(const struct probe_segment *seg, enum probe_hist hist,
+                        struct histogram *out)
+{
+    histogram_copy(out, &seg->hists[hist]);
+    int slot = probe_ring_hist_slot(hist);
+    if (slot < 0)
+        return;
     uint32_t count = rings_claimed(seg);
     for (uint32_t i = 0; i < count; i++) {
         /* Acquire pairs with the release in probe_thread_begin(): a ring
-         * marked used has its histogram set up. */
+         * marked used has its histograms set up. */
         if (atomic_load_explicit(&seg->rings[i].ever_used, memory_order_acquire) != 0)
-            histogram_merge(handler, &seg->ring_handler_ns[i]);
+            histogram_merge(out, &seg->ring_hists[i][slot]);
     }
 }
 

@@ -54,15 +54,24 @@
  * while LINGERING — lazily (see "Timeouts" below).
  *
  * Clocks: when instrumented, a clock reading costs more than everything
- * else a probe does (tens of ns), so one event's reading serves the next
- * when only a few nanoseconds of bookkeeping lie between them.  The
- * reading taken when read() returns is the READ event's time and the
- * start of the first handler; the moment a handler ends is the moment
- * the next pipelined one begins; the last handler's end is the time of
- * the WRITE that follows.  A handler's time on the loop therefore
- * includes parsing its own request, and a pipelined request costs one
- * reading instead of four.  `clock_ns` carries the latest reading (0:
- * none fresh) through one event.
+ * else a probe does (tens of ns, bench/probe_cost.c), so one event's
+ * reading serves the next when only a few nanoseconds of bookkeeping lie
+ * between them.  The reading taken when read() returns is the READ
+ * event's time and the start of the first handler; the moment a handler
+ * ends is the moment the next one begins; the last handler's end is the
+ * time of the WRITE that follows.  A handler's time on the loop therefore
+ * includes parsing its own request.  `clock_ns` carries the latest
+ * reading (0: none fresh) through one event.
+ *
+ * Pipelined requests with fixed replies (GET /, a 404: route_is_fixed_reply())
+ * go further: a run of them answered back to back is timed as a whole,
+ * with one reading at its end, and each gets an equal share of the run in
+ * the handler histogram and its events (probe_handlers_ran()).  Such a
+ * handler takes about as long as the clock reading that would time it
+ * (~100 ns against ~30), so reading the clock for each one cost more than
+ * a tenth of a pipelined request's CPU.  Every other handler is timed on
+ * its own, so a slow one is never averaged away; and a request that came
+ * alone is a run of one: its time is exact.
  *
  * Backpressure: when a client sends requests faster than it reads replies,
  * `out` grows.  Past LOOP_OUTPUT_HIGH_WATERMARK we stop reading from that
@@ -173,8 +182,8 @@ static void account_output(struct loop_connection *conn)
     size_t pending = buffer_pending(&conn->out);
     if (pending == conn->out_counted)
         return;
-    probe_gauge_add(conn_probe(conn), PROBE_GAUGE_OUTPUT_QUEUED,
-                    (int64_t)pending - (int64_t)conn->out_counted);
+    probe_thread_gauge_add(conn->owner->thread, PROBE_GAUGE_OUTPUT_QUEUED,
+                           (int64_t)pending - (int64_t)conn->out_counted);
     conn->out_counted = pending;
 }
 
@@ -362,7 +371,7 @@ static bool connection_read(struct loop_connection *conn, uint64_t *clock_ns)
             connection_request_started(conn);
         buffer_commit(&conn->in, (size_t)n);
         conn->last_progress_ns = loop_now_ns(conn->owner->loop);
-        probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_IN, n);
+        probe_thread_gauge_add(conn->owner->thread, PROBE_GAUGE_BYTES_IN, n);
         if ((size_t)n < want)
             return true;          /* a short read: drained for now (above) */
     }
@@ -396,7 +405,7 @@ static bool connection_write(struct loop_connection *conn, uint64_t *clock_ns)
         uint64_t t = *clock_ns != 0 ? *clock_ns : probe_clock_ns(conn->owner->thread);
         *clock_ns = 0;      /* used: a second write takes its own reading */
         probe_emit_at(conn->owner->thread, t, PROBE_EV_WRITE, fd, (uint64_t)n, 0);
-        probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_OUT, n);
+        probe_thread_gauge_add(conn->owner->thread, PROBE_GAUGE_BYTES_OUT, n);
         if ((size_t)n < want)
             break;                /* the send buffer is full (above) */
     }
@@ -461,19 +470,76 @@ static void cpu_done(struct worker_job *job)
 
 /* --- Handling one request ------------------------------------------------- */
 
-/* Answers one request.  *clock_ns is when its handler starts (0: not
- * known, read the clock); on return it is when the handler ended, which
- * is where the next request's handler starts if it is answered right
- * after this one (see connection_answer_buffered()). */
+/* Fixed-reply handlers answered back to back and not yet recorded: they
+ * began at start_ns, one after another (see "Clocks" above).  With
+ * count == 0, start_ns is just the latest reading (0: none fresh). */
+struct handler_run {
+    uint64_t start_ns;
+    unsigned route;
+    unsigned count;
+};
+
+/* Whether a route's handler does the same small work whatever the
+ * request says: a fixed reply (hello, 404, 405, 400 for a bad argument,
+ * 501), its request's header block bounded by HTTP_MAX_HEADER_BYTES.
+ * Only these share a run's reading; /echo, /stats, /sleep and /cpu are
+ * timed one by one, so a slow handler is never averaged away. */
+static bool route_is_fixed_reply(enum route_id route)
+{
+    switch (route) {
+    case ROUTE_ROOT:
+    case ROUTE_NOT_FOUND:
+    case ROUTE_BAD_ARGUMENT:
+    case ROUTE_METHOD_NOT_ALLOWED:
+    case ROUTE_NOT_IMPLEMENTED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Records the run's handlers, each with an equal share of the time since
+ * run->start_ns (probe_handlers_ran()), and returns the reading that ends
+ * it, which is also where whatever comes next begins.  An empty run reads
+ * the clock only if it has no fresh reading. */
+static uint64_t handler_run_end(struct loop_connection *conn, struct handler_run *run)
+{
+    struct probe_thread *thread = conn->owner->thread;
+    if (run->count == 0) {
+        if (run->start_ns == 0)
+            run->start_ns = probe_clock_ns(thread);
+        return run->start_ns;
+    }
+    uint64_t now = probe_clock_ns(thread);
+    probe_handlers_ran(thread, run->start_ns, now, conn->io.fd, run->route, run->count);
+    run->start_ns = now;
+    run->count = 0;
+    return now;
+}
+
+/* Answers one request.  A fixed reply joins the run; any other handler
+ * ends the run and is timed on its own, from the run's last reading to a
+ * reading of its own, which becomes run->start_ns for what follows. */
 static void connection_handle(struct loop_connection *conn, const struct http_request *req,
-                              uint64_t *clock_ns)
+                              struct handler_run *run)
 {
     struct loop_server *owner = conn->owner;
     int fd = conn->io.fd;
     struct reply_plan plan;
     reply_plan_make(req, &plan);
 
-    uint64_t begin = *clock_ns != 0 ? *clock_ns : probe_clock_ns(owner->thread);
+    if (route_is_fixed_reply(plan.match.id)) {
+        if (run->count > 0 && run->route != plan.match.id)
+            handler_run_end(conn, run);      /* one route per run */
+        else if (run->count == 0 && run->start_ns == 0)
+            run->start_ns = probe_clock_ns(owner->thread);
+        run->route = plan.match.id;
+        run->count++;
+        connection_reply(conn, &plan);
+        return;
+    }
+
+    uint64_t begin = handler_run_end(conn, run);
     probe_handler_begin_at(owner->thread, begin, fd, plan.match.id);
     switch (plan.match.id) {
     case ROUTE_SLEEP:
@@ -513,8 +579,8 @@ static void connection_handle(struct loop_connection *conn, const struct http_re
         connection_reply(conn, &plan);
         break;
     }
-    *clock_ns = probe_clock_ns(owner->thread);
-    probe_handler_end_at(owner->thread, *clock_ns, fd, plan.match.id);
+    run->start_ns = probe_clock_ns(owner->thread);
+    probe_handler_end_at(owner->thread, run->start_ns, fd, plan.match.id);
 }
 
 static bool output_over_high_watermark(const struct loop_connection *conn)
@@ -528,6 +594,7 @@ static bool output_over_high_watermark(const struct loop_connection *conn)
  * is the latest clock reading, or 0 (see "Clocks" above). */
 static void connection_answer_buffered(struct loop_connection *conn, uint64_t *clock_ns)
 {
+    struct handler_run run = { .start_ns = *clock_ns };
     while (conn->state == CONN_READING && !output_over_high_watermark(conn)) {
         struct http_request req;
         enum http_parse_result r = http_parse(&conn->parser, buffer_peek(&conn->in),
@@ -543,13 +610,16 @@ static void connection_answer_buffered(struct loop_connection *conn, uint64_t *c
             conn_set_state(conn, CONN_FLUSHING);
             break;
         }
-        connection_handle(conn, &req, clock_ns);
+        connection_handle(conn, &req, &run);
         /* Safe now: no reply plan points into `in` any more (/echo was
          * copied into `out`; /sleep and /cpu only keep numbers). */
         buffer_consume(&conn->in, req.total_len);
         if (buffer_pending(&conn->in) > 0)
             connection_request_started(conn);
     }
+    /* The run ends before anything else is recorded (a WRITE, the next
+     * READ), so the ring stays in time order. */
+    *clock_ns = run.count > 0 ? handler_run_end(conn, &run) : run.start_ns;
     /* Everything parsed: the block goes back to the pool until more
      * bytes arrive.  A partial request keeps it. */
     buffer_give_back_if_drained(&conn->in);

@@ -147,7 +147,7 @@ static bool connection_read(struct sync_connection *conn)
         connection_request_started(conn);
     buffer_commit(&conn->in, (size_t)n);
     probe_emit(conn->thread, PROBE_EV_READ, conn->fd, (uint64_t)n, 0);
-    probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_IN, n);
+    probe_thread_gauge_add(conn->thread, PROBE_GAUGE_BYTES_IN, n);
     return true;
 }
 
@@ -165,7 +165,7 @@ static bool connection_write(struct sync_connection *conn)
     probe_block_end(conn->thread, PROBE_CALL_WRITE, conn->fd);
     if (rc == 0) {
         probe_emit(conn->thread, PROBE_EV_WRITE, conn->fd, len, 0);
-        probe_gauge_add(conn_probe(conn), PROBE_GAUGE_BYTES_OUT, (int64_t)len);
+        probe_thread_gauge_add(conn->thread, PROBE_GAUGE_BYTES_OUT, (int64_t)len);
     }
     buffer_clear(&conn->out);
     return rc == 0;

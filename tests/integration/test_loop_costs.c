@@ -8,6 +8,8 @@
  *   - a busy connection holds one: a request that has half arrived (a
  *     short one, or a 1 MiB upload that outgrows its block) shows in
  *     buffer_bytes, and answering it gives the memory back;
+ *   - pipelined fixed replies share clock readings, but a slow handler
+ *     among them is still timed on its own;
  *   - one read per keep-alive request: the read that would only return
  *     EAGAIN is skipped (connection_read()).  Counted with `strace -c` on
  *     the server; skipped when strace is missing or may not attach.
@@ -185,6 +187,49 @@ static void test_large_request_grows_then_gives_back(void **state)
     free(body);
 }
 
+/* --- Handler timing of pipelined requests ----------------------------------- */
+
+/* 20 pipelined GET / with one 60 ms blocking sleep in the middle, sent in
+ * one write: the fixed replies share their runs' readings
+ * (route_is_fixed_reply() in loop_connection.c), but the slow handler is
+ * timed on its own, so the histogram's maximum is its 60 ms and not a
+ * twenty-first of it, and the others stay fast. */
+static void test_pipelined_slow_handler_timed_alone(void **state)
+{
+    enum { BEFORE = 10, AFTER = 10, SLEEP_MS = 60 };
+    struct fixture *f = *state;
+    skip_without_probes(f);
+    static const char get[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    char batch[(BEFORE + AFTER + 1) * 64];
+    size_t len = 0;
+    for (int i = 0; i < BEFORE + AFTER + 1; i++) {
+        const char *one = i == BEFORE ? "GET /sleep/60?block=1 HTTP/1.1\r\nHost: t\r\n\r\n" : get;
+        memcpy(batch + len, one, strlen(one));
+        len += strlen(one);
+    }
+    struct client c;
+    assert_int_equal(client_connect(&c, f->server.port), 0);
+    assert_int_equal(client_send(&c, batch, len), 0);
+    for (int i = 0; i < BEFORE + AFTER + 1; i++) {
+        struct response r;
+        assert_int_equal(client_read_response(&c, &r, 5000), 0);
+        assert_int_equal(r.status, 200);
+        response_free(&r);
+    }
+    int64_t done = wait_gauge(f, PROBE_GAUGE_REQUESTS_DONE, BEFORE + AFTER + 1, INT64_MAX);
+    assert_int_equal(done, BEFORE + AFTER + 1);
+    const struct histogram *h = &f->snap->hists[PROBE_HIST_HANDLER_NS];
+    assert_int_equal(histogram_count(h), BEFORE + AFTER + 1);
+    uint64_t slowest = histogram_max(h), typical = histogram_percentile(h, 50);
+    print_message("handler max %.1f ms, p50 %.1f us\n", slowest / 1e6, typical / 1e3);
+    if (slowest < (uint64_t)SLEEP_MS * 1000000u)
+        fail_msg("the slowest handler took %.1f ms, less than its %d ms sleep: it was "
+                 "averaged with the fixed replies (rerun: TESTS=test_loop_costs make test)",
+                 slowest / 1e6, SLEEP_MS);
+    assert_true(typical < 5000000u);     /* the GET / are not given the sleep */
+    client_close(&c);
+}
+
 /* --- Reads per request, counted by strace ---------------------------------- */
 
 /* Starts `strace -c -f -p PID -o out`; returns its pid, or -1 if strace
@@ -295,6 +340,8 @@ int main(void)
             cmocka_unit_test_prestate_setup_teardown(test_partial_request_borrows_then_gives_back,
                                                      setup, teardown, fixtures[i]),
             cmocka_unit_test_prestate_setup_teardown(test_large_request_grows_then_gives_back,
+                                                     setup, teardown, fixtures[i]),
+            cmocka_unit_test_prestate_setup_teardown(test_pipelined_slow_handler_timed_alone,
                                                      setup, teardown, fixtures[i]),
             cmocka_unit_test_prestate_setup_teardown(test_one_read_per_request,
                                                      setup, teardown, fixtures[i]),

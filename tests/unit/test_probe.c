@@ -452,6 +452,23 @@ static void test_histogram_record_owned_matches(void **state)
     assert_memory_equal(&owned, &shared, sizeof owned);
 }
 
+/* Recording a value n times at once is recording it n times. */
+static void test_histogram_record_owned_times_matches(void **state)
+{
+    (void)state;
+    static struct histogram one_by_one, at_once;
+    histogram_init(&one_by_one);
+    histogram_init(&at_once);
+    uint64_t values[] = { 0, 7, 1000, 123456789 };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        for (uint64_t k = 0; k < 5 + i; k++)
+            histogram_record_owned(&one_by_one, values[i]);
+        histogram_record_owned_times(&at_once, values[i], 5 + i);
+    }
+    histogram_record_owned_times(&at_once, 99, 0);     /* nothing */
+    assert_memory_equal(&at_once, &one_by_one, sizeof at_once);
+}
+
 /* --- Errors a reader must explain --------------------------------------- */
 
 static void test_reader_errors(void **state)
@@ -764,6 +781,93 @@ static void test_gauges_and_handler_histogram(void **state)
 
     probe_reader_close(reader);
     probe_thread_end(me);
+    probe_destroy(probe);
+}
+
+/* A run of handlers timed together: each gets an equal share, in the
+ * histogram, the request count and a BEGIN/END pair spaced evenly. */
+static void test_handlers_ran(void **state)
+{
+    (void)state;
+    char name[64];
+    test_name(name, sizeof name, "run");
+    struct probe *probe = probe_new(name, "loop", 9000);
+    struct probe_thread *me = probe_thread_begin(probe, "loop");
+    probe_handlers_ran(me, 1000, 1400, 7, 3, 4);       /* 4 handlers in 400 ns */
+    probe_handlers_ran(me, 2000, 3000, 7, 3, 0);       /* an empty run: nothing */
+
+    struct probe_reader *reader = reader_new(name);
+    struct probe_snapshot *snap = snapshot_take(reader);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_REQUESTS_DONE], 4);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_HANDLERS_RUNNING], 0);
+    const struct histogram *h = &snap->hists[PROBE_HIST_HANDLER_NS];
+    assert_int_equal(histogram_count(h), 4);
+    assert_int_equal(histogram_min(h), 100);
+    assert_int_equal(histogram_max(h), 100);
+    assert_int_equal(atomic_load(&h->sum), 400);
+
+    struct probe_event_record events[16];
+    size_t n = probe_reader_events(reader, events, 16, NULL);
+    assert_int_equal(n, 9);                  /* THREAD_START + 4 pairs */
+    for (int i = 0; i < 4; i++) {
+        const struct probe_event_record *begin = &events[1 + 2 * i], *end = &events[2 + 2 * i];
+        assert_int_equal(begin->kind, PROBE_EV_HANDLER_BEGIN);
+        assert_int_equal(end->kind, PROBE_EV_HANDLER_END);
+        assert_int_equal(begin->t_ns, 1000 + 100 * (uint64_t)i);
+        assert_int_equal(end->t_ns, begin->t_ns + 100);
+        assert_int_equal(end->b, 100);
+        assert_int_equal(end->fd, 7);
+        assert_int_equal(end->a, 3);
+    }
+    free(snap);
+    probe_reader_close(reader);
+    probe_thread_end(me);
+    probe_destroy(probe);
+}
+
+/* Gauges and histograms kept in the rings: what threads add in their own
+ * rings and what goes to the shared ones add up, and a ring handed to a
+ * new thread keeps what its old owner counted. */
+static void test_thread_gauges(void **state)
+{
+    (void)state;
+    char name[64];
+    test_name(name, sizeof name, "tgauge");
+    struct probe *probe = probe_new(name, "threads", 9000);
+    struct probe_thread *a = probe_thread_begin(probe, "a");
+    struct probe_thread *b = probe_thread_begin(probe, "b");
+    probe_thread_gauge_add(a, PROBE_GAUGE_BYTES_IN, 100);
+    probe_thread_gauge_add(b, PROBE_GAUGE_BYTES_IN, 20);
+    probe_gauge_add(probe, PROBE_GAUGE_BYTES_IN, 3);
+    probe_thread_gauge_add(a, PROBE_GAUGE_OUTPUT_QUEUED, 50);
+    probe_thread_gauge_add(a, PROBE_GAUGE_OUTPUT_QUEUED, -50);
+    probe_thread_gauge_add(b, PROBE_GAUGE_CONNECTIONS, 2);   /* not per ring: shared */
+    probe_thread_gauge_add(NULL, PROBE_GAUGE_BYTES_IN, 1000);  /* nothing */
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_BYTES_IN), 123);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_OUTPUT_QUEUED), 0);
+    assert_int_equal(probe_gauge_get(probe, PROBE_GAUGE_CONNECTIONS), 2);
+
+    probe_thread_end(a);
+    struct probe_thread *c = probe_thread_begin(probe, "c");   /* takes a's ring */
+    probe_thread_gauge_add(c, PROBE_GAUGE_BYTES_OUT, 7);
+    /* Histograms too: per ring for the dispatch time, shared for lag. */
+    probe_thread_hist_record(b, PROBE_HIST_DISPATCH_NS, 1000);
+    probe_thread_hist_record(c, PROBE_HIST_DISPATCH_NS, 3000);
+    probe_hist_record(probe, PROBE_HIST_DISPATCH_NS, 2000);
+    probe_thread_hist_record(c, PROBE_HIST_LOOP_LAG_NS, 5);
+    struct probe_reader *reader = reader_new(name);
+    struct probe_snapshot *snap = snapshot_take(reader);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_BYTES_IN], 123);
+    assert_int_equal(snap->gauges[PROBE_GAUGE_BYTES_OUT], 7);
+    const struct histogram *dispatch = &snap->hists[PROBE_HIST_DISPATCH_NS];
+    assert_int_equal(histogram_count(dispatch), 3);
+    assert_int_equal(histogram_min(dispatch), 1000);
+    assert_int_equal(histogram_max(dispatch), 3000);
+    assert_int_equal(histogram_count(&snap->hists[PROBE_HIST_LOOP_LAG_NS]), 1);
+    free(snap);
+    probe_reader_close(reader);
+    probe_thread_end(b);
+    probe_thread_end(c);
     probe_destroy(probe);
 }
 
@@ -1169,6 +1273,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handler_counts_kept_per_ring, fds_before,
                                         fds_after),
         cmocka_unit_test(test_histogram_record_owned_matches),
+        cmocka_unit_test(test_histogram_record_owned_times_matches),
+        cmocka_unit_test_setup_teardown(test_handlers_ran, fds_before, fds_after),
+        cmocka_unit_test_setup_teardown(test_thread_gauges, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_reader_errors, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_duplicate_name, fds_before, fds_after),
         cmocka_unit_test_setup_teardown(test_reader_after_writer_destroys, fds_before,
