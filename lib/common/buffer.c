@@ -118,7 +118,7 @@ void buffer_free(struct buffer *b)
 
 void buffer_give_back(struct buffer *b)
 {
-    assert(b != NULL && b->data != NULL && b->len == b->start);
+    assert(b->data != NULL && b->len == b->start);    /* drained, holding a block */
     buffer_release_block(b->pool, b->data, b->cap);
     b->data = NULL;
     b->start = 0;
@@ -140,33 +140,13 @@ void buffer_move_to_front(struct buffer *b)
     b->len = pending;
 }
 
-/* Makes sure that at least `n` bytes are free after `len`.  Returns 0,
- * -ENOBUFS (the pending bytes would exceed the limit) or -ENOMEM. */
-static int buffer_make_room(struct buffer *b, size_t n)
+/* Cases 2 and 3 of the design above (case 1 and the borrow are in
+ * buffer_make_room()).  Returns 0, -ENOBUFS or -ENOMEM. */
+static int buffer_grow(struct buffer *b, size_t n)
 {
     size_t pending = b->len - b->start;
     size_t need, new_cap;
     char *bigger;
-
-    if (b->cap - b->len >= n)
-        return 0;                               /* case 1: room at the tail */
-
-    /* The common case of a pooled buffer, taken first because it happens
-     * on every request: the buffer holds no block (it gave its block back
-     * when it drained) and the bytes fit in one.  This is case 3 below
-     * with every answer known in advance: nothing pending to copy, no old
-     * block to release, and the new capacity is the pool's block size
-     * (unless a smaller limit caps it, which case 3 handles). */
-    struct buffer_pool *pool = b->pool;
-    if (b->data == NULL && pool != NULL && n <= pool->block_size &&
-        (b->limit == 0 || b->limit >= pool->block_size)) {
-        assert(b->start == 0 && b->len == 0);
-        b->data = buffer_alloc_block(pool, pool->block_size);
-        if (b->data == NULL)
-            return -ENOMEM;
-        b->cap = pool->block_size;
-        return 0;
-    }
 
     if (n > SIZE_MAX - pending)
         return -ENOBUFS;
@@ -217,6 +197,33 @@ static int buffer_make_room(struct buffer *b, size_t n)
     b->start = 0;
     b->len = pending;
     return 0;
+}
+
+/* Makes sure that at least `n` bytes are free after `len`.  Returns 0,
+ * -ENOBUFS (the pending bytes would exceed the limit) or -ENOMEM.  The
+ * two cases that happen on every request are here, and the rest is a
+ * call to buffer_grow(), so that this part stays a few instructions. */
+static inline int buffer_make_room(struct buffer *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;                               /* case 1: room at the tail */
+
+    /* The common case of a pooled buffer: it holds no block (it gave its
+     * block back when it drained) and the bytes fit in one.  This is case
+     * 3 with every answer known in advance: nothing pending to copy, no
+     * old block to release, and the new capacity is the pool's block size
+     * (unless a smaller limit caps it, which buffer_grow() handles). */
+    struct buffer_pool *pool = b->pool;
+    if (b->data == NULL && pool != NULL && n <= pool->block_size &&
+        (b->limit == 0 || b->limit >= pool->block_size)) {
+        assert(b->start == 0 && b->len == 0);
+        b->data = buffer_alloc_block(pool, pool->block_size);
+        if (b->data == NULL)
+            return -ENOMEM;
+        b->cap = pool->block_size;
+        return 0;
+    }
+    return buffer_grow(b, n);
 }
 
 int buffer_ensure(struct buffer *b, size_t n)
