@@ -318,10 +318,11 @@ static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_t
  * of its last callback when instrumented, else the timer phase's, see
  * loop_phase_timers()), and loop_run() keeps it in clock_fresh_ns for
  * the next wait.  Only the loop's own bookkeeping lies between that
- * reading and the sleep, so it is late by nanoseconds; and since it can
- * only be early, never late, the timeout computed from it is never too
- * short and no timer fires early.  loop_run_once() always reads afresh:
- * its caller may have run for any time since the last turn. */
+ * reading and the sleep, so it is behind the real time by nanoseconds,
+ * never ahead of it: the timeout computed from it can only come out a
+ * little longer, never shorter, and no timer fires early.
+ * loop_run_once() always reads afresh: its caller may have run for any
+ * time since the last turn. */
 static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
 {
     uint64_t before = loop->clock_fresh_ns != 0 ? loop->clock_fresh_ns : clock_now_ns();
