@@ -59,7 +59,7 @@
  *   - with no timer due, the timer phase looks at the earliest timer and
  *     stops, and nothing is counted for it (loop_timer_due());
  *   - the clock is read when something may have taken time, not at every
- *     step: see "Clock readings" at loop_phase_wait().
+ *     step: see loop_clock_now().
  */
 #include "loop/loop.h"
 
@@ -128,7 +128,7 @@ struct loop {
     /* Time and turns. */
     uint64_t now_ns;             /* cached clock, see loop_now_ns() */
     uint64_t clock_fresh_ns;     /* a reading no callback has run since, or 0
-                                    (see "Clock readings") */
+                                    (see loop_clock_now()) */
     uint64_t turns;              /* turns completed */
     uint64_t busy_since_ns;      /* when the last wait returned (for LOOP_BUSY_NS) */
     bool in_turn;                /* a turn is running (no nesting) */
@@ -287,6 +287,25 @@ static void queue_timers_done(struct loop *loop)
  * The phases of one turn.
  */
 
+/* The time now, for a phase that needs it.  Reading the clock costs more
+ * than anything else the loop does per turn, and most turns already hold
+ * a reading after which no callback has run: the wait's return, the end
+ * of the last callback (timed when instrumented), or the timer phase's.
+ * Only the loop's own bookkeeping, nanoseconds, lies between such a
+ * reading and now, so it is used instead of a new one; clock_fresh_ns
+ * keeps it, and whatever runs a callback sets it to 0 first.  The reading
+ * may be behind the real time by those nanoseconds, never ahead of it:
+ * a timeout computed from it can only come out a little longer, never
+ * shorter, so no timer fires early.  It even carries over to the next
+ * turn's wait, but only inside loop_run(): loop_run_once() starts from 0,
+ * since its caller may have run for any time since the last turn. */
+static uint64_t loop_clock_now(struct loop *loop)
+{
+    if (loop->clock_fresh_ns == 0)
+        loop->clock_fresh_ns = clock_now_ns();
+    return loop->clock_fresh_ns;
+}
+
 /* The wait may sleep until the nearest timer is due, and no longer than
  * the caller allows (-1: no limit from the caller). */
 static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_timeout_ms)
@@ -310,23 +329,14 @@ static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_t
 /* 1. wait: sleep in the backend.  Returns the number of ready entries it
  * wrote to loop->ready, or a negative errno.
  *
- * Clock readings.  One reading on each side of the sleep serves
- * everything that needs the time here: the timeout to the nearest timer,
- * the busy time since the previous wait, the events and thread state
- * around the wait, and loop_now_ns().  The one before the sleep is often
- * free: a turn ends with a reading after which no callback ran (the end
- * of its last callback when instrumented, else the timer phase's, see
- * loop_phase_timers()), and loop_run() keeps it in clock_fresh_ns for
- * the next wait.  Only the loop's own bookkeeping lies between that
- * reading and the sleep, so it is behind the real time by nanoseconds,
- * never ahead of it: the timeout computed from it can only come out a
- * little longer, never shorter, and no timer fires early.
- * loop_run_once() always reads afresh: its caller may have run for any
- * time since the last turn. */
+ * One reading on each side of the sleep serves everything that needs the
+ * time here: the timeout to the nearest timer, the busy time since the
+ * previous wait, the events and thread state around the wait, and
+ * loop_now_ns().  The one before the sleep is usually the previous
+ * turn's last reading (loop_clock_now()). */
 static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
 {
-    uint64_t before = loop->clock_fresh_ns != 0 ? loop->clock_fresh_ns : clock_now_ns();
-    loop->clock_fresh_ns = 0;
+    uint64_t before = loop_clock_now(loop);
     int timeout_ms = loop_wait_timeout(loop, before, caller_timeout_ms);
 
     /* While we sleep nothing is ready: READY drops to 0, the thread shows
@@ -346,6 +356,7 @@ static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
     uint64_t after = clock_now_ns();
     loop->now_ns = after;
     loop->busy_since_ns = after;
+    loop->clock_fresh_ns = after;
     if (loop->probe != NULL) {
         probe_block_end_at(loop->probe_thread, after, PROBE_CALL_POLL, -1);
         probe_emit_at(loop->probe_thread, after, PROBE_EV_POLL_RETURN, -1,
@@ -377,35 +388,33 @@ static void loop_phase_collect(struct loop *loop, size_t n)
     }
 }
 
-/* Runs one watcher's callback, timed when instrumented.  `start` is when
- * it begins (the previous callback's end: callbacks run back to back);
- * returns when it ended, or 0 when not instrumented. */
-static uint64_t loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents,
-                                  uint64_t start)
+/* Runs one watcher's callback, timed when instrumented. */
+static void loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents)
 {
     if (loop->probe_thread == NULL) {
+        loop->clock_fresh_ns = 0;       /* time passes in the callback */
         io->cb(loop, io, revents);
-        return 0;
+        return;
     }
+    /* One clock reading per callback: callbacks run back to back, so the
+     * end of one is the start of the next (what lies between is this
+     * loop's bookkeeping, nanoseconds), and the first starts when the
+     * wait returned. */
+    uint64_t start = loop_clock_now(loop);
     int fd = io->fd;    /* the callback may free io */
     probe_emit_at(loop->probe_thread, start, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
+    loop->clock_fresh_ns = 0;
     io->cb(loop, io, revents);
     uint64_t end = clock_now_ns();
+    loop->clock_fresh_ns = end;
     uint64_t duration = end - start;
     probe_emit_at(loop->probe_thread, end, PROBE_EV_DISPATCH_END, fd, revents, duration);
     probe_hist_record(loop->probe, PROBE_HIST_DISPATCH_NS, duration);
-    return end;
 }
 
-/* 3. dispatch: every entry of the ready list, in order.  Returns a clock
- * reading that no callback has run since: the end of the last callback
- * when instrumented, the wait's own when no callback ran, else 0. */
-static uint64_t loop_phase_dispatch(struct loop *loop)
+/* 3. dispatch: every entry of the ready list, in order. */
+static void loop_phase_dispatch(struct loop *loop)
 {
-    /* One clock reading per callback: the end of one is the start of the
-     * next (what lies between is this loop's bookkeeping, nanoseconds),
-     * and the first starts when the wait returned. */
-    uint64_t start = loop->now_ns;
     while (loop->ready_next < loop->ready_count) {
         /* Advance first: from here on this entry is not "undispatched",
          * and a stop inside the callback only scans entries after it. */
@@ -419,12 +428,11 @@ static uint64_t loop_phase_dispatch(struct loop *loop)
         unsigned revents = event.revents & (event.io->events | LOOP_ERROR);
         if (revents != 0) {
             loop_publish_queue(loop);   /* what waits while this one runs */
-            start = loop_dispatch_one(loop, event.io, revents, start);
+            loop_dispatch_one(loop, event.io, revents);
         }
     }
     loop->ready_count = 0;
     loop->ready_next = 0;
-    return start;
 }
 
 /* Runs one timer's callback; it has already left the heap. */
@@ -437,24 +445,22 @@ static void loop_fire_timer(struct loop *loop, struct loop_timer *timer)
         probe_emit(loop->probe_thread, PROBE_EV_TIMER_FIRE, -1, lateness, 0);
         probe_hist_record(loop->probe, PROBE_HIST_LOOP_LAG_NS, lateness);
     }
+    loop->clock_fresh_ns = 0;           /* time passes in the callback */
     timer->cb(loop, timer);
 }
 
-/* 4. timers: run this phase's batch, earliest first.  fresh_ns: a clock
- * reading no callback has run since, or 0 (loop_phase_dispatch()).
- * Returns the same for the end of the phase. */
-static uint64_t loop_phase_timers(struct loop *loop, uint64_t fresh_ns)
+/* 4. timers: run this phase's batch, earliest first.  `dispatched`: the
+ * dispatch phase ran callbacks (so time has passed since the wait). */
+static void loop_phase_timers(struct loop *loop, bool dispatched)
 {
     /* Callbacks took time since the wait returned; timers that fell due
-     * meanwhile run now rather than one wait later, so the phase needs
-     * the time after them: the fresh reading when there is one, else
-     * the clock's. */
-    loop->now_ns = fresh_ns != 0 ? fresh_ns : clock_now_ns();
+     * meanwhile run now rather than one wait later.  (With no callback
+     * run, the time of the wait's return is still fresh.) */
+    if (dispatched)
+        loop->now_ns = loop_clock_now(loop);
     if (!loop_timer_due(loop, loop->now_ns)) {
-        /* The common turn: an empty phase.  Nothing ran since the reading
-         * above, so it is still fresh for the next wait. */
-        queue_timers_done(loop);
-        return loop->now_ns;
+        queue_timers_done(loop);        /* the common turn: nothing due */
+        return;
     }
 
     /* The batch is fixed here: see "Timers" at the top of this file. */
@@ -475,7 +481,6 @@ static uint64_t loop_phase_timers(struct loop *loop, uint64_t fresh_ns)
         loop_fire_timer(loop, timer);
     }
     queue_timers_done(loop);
-    return 0;       /* timer callbacks ran after the last reading */
 }
 
 /* One turn: the diagram of loop.h, step by step. */
@@ -487,8 +492,8 @@ static int loop_turn(struct loop *loop, int timeout_ms)
     int n = loop_phase_wait(loop, timeout_ms);      /* 1. wait     */
     if (n >= 0) {
         loop_phase_collect(loop, (size_t)n);        /* 2. collect  */
-        uint64_t fresh_ns = loop_phase_dispatch(loop);          /* 3. dispatch */
-        loop->clock_fresh_ns = loop_phase_timers(loop, fresh_ns);  /* 4. timers */
+        loop_phase_dispatch(loop);                  /* 3. dispatch */
+        loop_phase_timers(loop, n > 0);             /* 4. timers   */
     }
 
     /* The turn is over: the gauges show what it left behind (QUEUED is
