@@ -320,8 +320,3 @@ void buffer_pool_free(struct buffer_pool *pool)
     }
     pool->free_count = 0;
 }
-
-size_t buffer_pool_bytes_lent(const struct buffer_pool *pool)
-{
-    return pool->bytes_lent;
-}
