@@ -287,9 +287,9 @@ static void queue_timers_done(struct loop *loop)
  * The phases of one turn.
  */
 
-/* The time now, for a phase that needs it.  Reading the clock costs more
- * than anything else the loop does per turn, and most turns already hold
- * a reading after which no callback has run: the wait's return, the end
+/* The time now, for a phase that needs it.  Reading the clock costs tens
+ * of nanoseconds, more than any one probe call, and most turns already
+ * hold a reading after which no callback has run: the wait's return, the end
  * of the last callback (timed when instrumented), or the timer phase's.
  * Only the loop's own bookkeeping, nanoseconds, lies between such a
  * reading and now, so it is used instead of a new one; clock_fresh_ns
