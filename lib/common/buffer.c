@@ -29,6 +29,10 @@
  * through the first bytes of the free blocks themselves, so taking and
  * giving back cost two pointer moves and no malloc.  Larger blocks (a
  * buffer that grew) are ordinary malloc blocks, counted but not kept.
+ * The event loop's buffers borrow and give back a block on every request
+ * (an idle connection holds none), so both are short paths: borrowing is
+ * the first thing buffer_make_room() tries, and the drained check that
+ * gives a block back is inline in buffer.h.
  */
 #include "common/buffer.h"
 
@@ -65,7 +69,8 @@ void buffer_init_pooled(struct buffer *b, size_t limit, struct buffer_pool *pool
 
 /* --- Where blocks come from and go back to ----------------------------- */
 
-static char *buffer_alloc_block(struct buffer_pool *pool, size_t cap)
+/* Inline: the fast path of buffer_make_room() borrows a block per request. */
+static inline char *buffer_alloc_block(struct buffer_pool *pool, size_t cap)
 {
     char *block;
     if (pool != NULL && cap == pool->block_size && pool->free_list != NULL) {
@@ -111,25 +116,18 @@ void buffer_free(struct buffer *b)
     buffer_init_pooled(b, b->limit, b->pool);
 }
 
-void buffer_give_back_if_drained(struct buffer *b)
+void buffer_give_back(struct buffer *b)
 {
-    assert(b != NULL);
-    if (b->data != NULL && b->len == b->start)
-        buffer_free(b);
-}
-
-const char *buffer_peek(const struct buffer *b)
-{
-    assert(b != NULL);
-    /* An empty buffer may have no allocation at all; NULL + 0 is not
-     * valid C, so hand back an empty string instead. */
-    if (b->data == NULL)
-        return "";
-    return b->data + b->start;
+    assert(b->data != NULL && b->len == b->start);    /* drained, holding a block */
+    buffer_release_block(b->pool, b->data, b->cap);
+    b->data = NULL;
+    b->start = 0;
+    b->len = 0;
+    b->cap = 0;
 }
 
 /* Slides the pending bytes to the front, unconditionally. */
-static void buffer_move_to_front(struct buffer *b)
+void buffer_move_to_front(struct buffer *b)
 {
     size_t pending = b->len - b->start;
 
@@ -142,24 +140,13 @@ static void buffer_move_to_front(struct buffer *b)
     b->len = pending;
 }
 
-void buffer_compact(struct buffer *b)
-{
-    assert(b != NULL);
-    /* "Cheap" means the move copies no more bytes than it reclaims. */
-    if (b->start > 0 && b->len - b->start <= b->start)
-        buffer_move_to_front(b);
-}
-
-/* Makes sure that at least `n` bytes are free after `len`.  Returns 0,
- * -ENOBUFS (the pending bytes would exceed the limit) or -ENOMEM. */
-static int buffer_make_room(struct buffer *b, size_t n)
+/* Cases 2 and 3 of the design above (case 1 and the borrow are in
+ * buffer_make_room()).  Returns 0, -ENOBUFS or -ENOMEM. */
+static int buffer_grow(struct buffer *b, size_t n)
 {
     size_t pending = b->len - b->start;
     size_t need, new_cap;
     char *bigger;
-
-    if (b->cap - b->len >= n)
-        return 0;                               /* case 1: room at the tail */
 
     if (n > SIZE_MAX - pending)
         return -ENOBUFS;
@@ -212,6 +199,33 @@ static int buffer_make_room(struct buffer *b, size_t n)
     return 0;
 }
 
+/* Makes sure that at least `n` bytes are free after `len`.  Returns 0,
+ * -ENOBUFS (the pending bytes would exceed the limit) or -ENOMEM.  The
+ * two cases that happen on every request are here, and the rest is a
+ * call to buffer_grow(), so that this part stays a few instructions. */
+static inline int buffer_make_room(struct buffer *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;                               /* case 1: room at the tail */
+
+    /* The common case of a pooled buffer: it holds no block (it gave its
+     * block back when it drained) and the bytes fit in one.  This is case
+     * 3 with every answer known in advance: nothing pending to copy, no
+     * old block to release, and the new capacity is the pool's block size
+     * (unless a smaller limit caps it, which buffer_grow() handles). */
+    struct buffer_pool *pool = b->pool;
+    if (b->data == NULL && pool != NULL && n <= pool->block_size &&
+        (b->limit == 0 || b->limit >= pool->block_size)) {
+        assert(b->start == 0 && b->len == 0);
+        b->data = buffer_alloc_block(pool, pool->block_size);
+        if (b->data == NULL)
+            return -ENOMEM;
+        b->cap = pool->block_size;
+        return 0;
+    }
+    return buffer_grow(b, n);
+}
+
 int buffer_ensure(struct buffer *b, size_t n)
 {
     assert(b != NULL);
@@ -227,14 +241,6 @@ char *buffer_reserve(struct buffer *b, size_t n)
     if (b->data == NULL && buffer_make_room(b, 1) != 0)
         return NULL;
     return b->data + b->len;
-}
-
-void buffer_commit(struct buffer *b, size_t n)
-{
-    assert(b != NULL);
-    /* Committing more than was reserved would claim bytes past the block. */
-    assert(n <= b->cap - b->len);
-    b->len += n;
 }
 
 int buffer_append(struct buffer *b, const void *bytes, size_t n)
@@ -283,20 +289,6 @@ int buffer_appendf(struct buffer *b, const char *fmt, ...)
     return err;
 }
 
-void buffer_consume(struct buffer *b, size_t n)
-{
-    assert(b != NULL);
-    /* Consuming bytes that were never there is a caller bug. */
-    assert(n <= b->len - b->start);
-    b->start += n;
-    /* Fully drained: rewinding is free (nothing to move), and it keeps the
-     * common request/reply ping-pong at the front of the block. */
-    if (b->start == b->len) {
-        b->start = 0;
-        b->len = 0;
-    }
-}
-
 void buffer_clear(struct buffer *b)
 {
     assert(b != NULL);
@@ -327,9 +319,4 @@ void buffer_pool_free(struct buffer_pool *pool)
         free(block);
     }
     pool->free_count = 0;
-}
-
-size_t buffer_pool_bytes_lent(const struct buffer_pool *pool)
-{
-    return pool->bytes_lent;
 }

@@ -46,7 +46,7 @@ struct buffer {
 void   buffer_init(struct buffer *b, size_t limit);
 void   buffer_init_pooled(struct buffer *b, size_t limit, struct buffer_pool *pool);
 void   buffer_free(struct buffer *b);
-const char *buffer_peek(const struct buffer *b);       /* data + start */
+static inline const char *buffer_peek(const struct buffer *b);   /* data + start */
 int    buffer_append(struct buffer *b, const void *bytes, size_t n);
 int    buffer_appendf(struct buffer *b, const char *fmt, ...)
            __attribute__((format(printf, 2, 3)));
@@ -57,24 +57,84 @@ char  *buffer_reserve(struct buffer *b, size_t n);
  * bytes would pass `limit`) or -ENOMEM.  After 0, appending up to `n`
  * bytes cannot fail.  (Added with buffer.c.) */
 int    buffer_ensure(struct buffer *b, size_t n);
-void   buffer_commit(struct buffer *b, size_t n);
-void   buffer_consume(struct buffer *b, size_t n);
-void   buffer_compact(struct buffer *b);
+static inline void buffer_commit(struct buffer *b, size_t n);
+static inline void buffer_consume(struct buffer *b, size_t n);
+static inline void buffer_compact(struct buffer *b);
 void   buffer_clear(struct buffer *b);
 /* When nothing is pending, gives the block back (to the pool, or to
  * malloc) so the buffer holds no memory until bytes arrive again. */
-void   buffer_give_back_if_drained(struct buffer *b);
+static inline void buffer_give_back_if_drained(struct buffer *b);
 
-/* --- The pool ----------------------------------------------------------- */
+/* --- Inline, because the loop calls them on every request --------------- */
 
-/* Bytes written and not yet consumed.  Inline because the loop asks it
- * many times per request (every event, every parse, every write); the
- * invariant is still checked in every build. */
+/* The functions below run several times for every request the event loop
+ * answers (every read, parse and write asks at least one of them), and
+ * each is a few instructions: a call would cost as much as the work.  So
+ * they live here, asserts and all, and only their rare slow paths (moving
+ * bytes, giving a block back) are calls into buffer.c. */
+
+/* Slides the pending bytes to the front (buffer_compact's slow path). */
+void   buffer_move_to_front(struct buffer *b);
+/* Releases the block of a drained buffer (the slow path of
+ * buffer_give_back_if_drained; b->data != NULL and nothing pending). */
+void   buffer_give_back(struct buffer *b);
+
+/* Bytes written and not yet consumed.  The invariant is still checked in
+ * every build. */
 static inline size_t buffer_pending(const struct buffer *b)
 {
     assert(b != NULL && b->start <= b->len && b->len <= b->cap);
     return b->len - b->start;
 }
+
+static inline const char *buffer_peek(const struct buffer *b)
+{
+    assert(b != NULL);
+    /* An empty buffer may have no allocation at all; NULL + 0 is not
+     * valid C, so hand back an empty string instead. */
+    if (b->data == NULL)
+        return "";
+    return b->data + b->start;
+}
+
+static inline void buffer_commit(struct buffer *b, size_t n)
+{
+    assert(b != NULL);
+    /* Committing more than was reserved would claim bytes past the block. */
+    assert(n <= b->cap - b->len);
+    b->len += n;
+}
+
+static inline void buffer_consume(struct buffer *b, size_t n)
+{
+    assert(b != NULL);
+    /* Consuming bytes that were never there is a caller bug. */
+    assert(n <= b->len - b->start);
+    b->start += n;
+    /* Fully drained: rewinding is free (nothing to move), and it keeps the
+     * common request/reply ping-pong at the front of the block. */
+    if (b->start == b->len) {
+        b->start = 0;
+        b->len = 0;
+    }
+}
+
+static inline void buffer_compact(struct buffer *b)
+{
+    assert(b != NULL);
+    /* "Cheap" means the move copies no more bytes than it reclaims. */
+    if (b->start > 0 && b->len - b->start <= b->start)
+        buffer_move_to_front(b);
+}
+
+static inline void buffer_give_back_if_drained(struct buffer *b)
+{
+    assert(b != NULL);
+    if (b->data != NULL && b->len == b->start)
+        buffer_give_back(b);
+}
+
+/* --- The pool ----------------------------------------------------------- */
 
 struct buffer_pool_block;
 
@@ -90,6 +150,11 @@ struct buffer_pool {
 void   buffer_pool_init(struct buffer_pool *pool, size_t block_size, size_t max_free);
 /* Frees the free blocks.  Every buffer must have given its block back. */
 void   buffer_pool_free(struct buffer_pool *pool);
-size_t buffer_pool_bytes_lent(const struct buffer_pool *pool);
+/* Inline for the same reason as the functions above: the event loop
+ * publishes it (the buffer_bytes gauge) after every event. */
+static inline size_t buffer_pool_bytes_lent(const struct buffer_pool *pool)
+{
+    return pool->bytes_lent;
+}
 
 #endif

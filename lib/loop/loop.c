@@ -46,6 +46,20 @@
  * the queue_*() functions, which the loop itself never reads.  With no
  * probe thread all of it is skipped, and with the probes compiled out
  * (make PROBES=0) the loop runs the same callbacks in the same order.
+ *
+ * What a turn costs.  At a steady request rate almost every request is a
+ * turn of its own (one ready fd), so whatever the loop does per turn, it
+ * does per request; the bookkeeping is therefore shaped so that an empty
+ * part of the turn costs next to nothing:
+ *   - QUEUED and its parts are published just before each callback runs
+ *     and once when the turn ends: those are the moments a reader (the
+ *     view samples about ten times a second) can see them for longer
+ *     than a few nanoseconds, and a gauge that did not change is not
+ *     stored again (loop_show());
+ *   - with no timer due, the timer phase looks at the earliest timer and
+ *     stops, and nothing is counted for it (loop_timer_due());
+ *   - the clock is read when something may have taken time, not at every
+ *     step: see loop_clock_now().
  */
 #include "loop/loop.h"
 
@@ -77,8 +91,17 @@ struct timer_batch {
     uint64_t order_end;
 };
 
-/* The gauges loop_publish_queue() keeps up to date. */
-enum { LOOP_QUEUE_GAUGES = 5 };
+/* The gauges the loop stores only when their value changed, each with
+ * its slot in loop_queue.shown (see loop_show()). */
+enum loop_shown_slot {
+    SHOWN_UNDISPATCHED,
+    SHOWN_TIMERS_EXPIRED,
+    SHOWN_COMPLETIONS,
+    SHOWN_QUEUED,
+    SHOWN_TIMERS_PENDING,
+    SHOWN_LAST_READY,
+    SHOWN_SLOTS
+};
 
 /* The parts of the QUEUED gauge that the loop itself has to count (the
  * worker pool counts its completions).  Kept up to date only while the
@@ -88,9 +111,9 @@ struct loop_queue {
     size_t timers_expired;       /* timers of `expired` not run (or stopped) yet */
     bool counting_timers;        /* `expired` describes this turn's due timers */
     struct timer_batch expired;  /* which timers timers_expired counts */
-    /* What the gauges show now, so that publishing (once per dispatch)
-     * stores only what changed; -1: not published yet. */
-    int64_t shown[LOOP_QUEUE_GAUGES];
+    /* What the gauges show now, so that publishing (before every
+     * callback) stores only what changed; -1: not published yet. */
+    int64_t shown[SHOWN_SLOTS];
 };
 
 struct loop {
@@ -104,6 +127,8 @@ struct loop {
 
     /* Time and turns. */
     uint64_t now_ns;             /* cached clock, see loop_now_ns() */
+    uint64_t clock_fresh_ns;     /* a reading no callback has run since, or 0
+                                    (see loop_clock_now()) */
     uint64_t turns;              /* turns completed */
     uint64_t busy_since_ns;      /* when the last wait returned (for LOOP_BUSY_NS) */
     bool in_turn;                /* a turn is running (no nesting) */
@@ -157,13 +182,25 @@ static struct timer_batch loop_batch_at(const struct loop *loop, uint64_t now)
     return (struct timer_batch){ .due_ns = now, .order_end = loop->next_timer_order };
 }
 
+/* Is any timer due at `now`?  The heap's first timer is the earliest, so
+ * one look answers it; most turns answer no and skip the timer work. */
+static bool loop_timer_due(const struct loop *loop, uint64_t now)
+{
+    const struct loop_timer *first = timer_heap_peek(&loop->timers);
+    return first != NULL && first->due_ns <= now;
+}
+
 /* ---------------------------------------------------------------------
  * Instrumentation: what QUEUED is made of, counted and published here and
  * nowhere else.  Every function returns at once when the loop has no
  * probe, so none of this costs anything then.
  */
 
-static void queue_show(struct loop *loop, int slot, enum probe_gauge gauge, int64_t value)
+/* Stores a gauge unless it already shows `value`: most turns leave most
+ * of the loop's gauges as they were, and a store the reader cannot tell
+ * from the last one is wasted work. */
+static void loop_show(struct loop *loop, enum loop_shown_slot slot, enum probe_gauge gauge,
+                      int64_t value)
 {
     if (loop->queue.shown[slot] == value)
         return;
@@ -171,26 +208,30 @@ static void queue_show(struct loop *loop, int slot, enum probe_gauge gauge, int6
     probe_gauge_set(loop->probe, gauge, value);
 }
 
+/* QUEUED and its parts as they are now.  Called just before every
+ * callback and when the turn ends (see "What a turn costs" above). */
 static void loop_publish_queue(struct loop *loop)
 {
     if (loop->probe == NULL)
         return;
     size_t completions = loop->pending_source ? loop->pending_source(loop->pending_data) : 0;
     const struct loop_queue *q = &loop->queue;
-    queue_show(loop, 0, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)q->undispatched);
-    queue_show(loop, 1, PROBE_GAUGE_Q_TIMERS_EXPIRED, (int64_t)q->timers_expired);
-    queue_show(loop, 2, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
-    queue_show(loop, 3, PROBE_GAUGE_QUEUED,
-               (int64_t)(q->undispatched + q->timers_expired + completions));
-    queue_show(loop, 4, PROBE_GAUGE_TIMERS_PENDING, (int64_t)timer_heap_count(&loop->timers));
+    loop_show(loop, SHOWN_UNDISPATCHED, PROBE_GAUGE_Q_UNDISPATCHED, (int64_t)q->undispatched);
+    loop_show(loop, SHOWN_TIMERS_EXPIRED, PROBE_GAUGE_Q_TIMERS_EXPIRED,
+              (int64_t)q->timers_expired);
+    loop_show(loop, SHOWN_COMPLETIONS, PROBE_GAUGE_Q_COMPLETIONS, (int64_t)completions);
+    loop_show(loop, SHOWN_QUEUED, PROBE_GAUGE_QUEUED,
+              (int64_t)(q->undispatched + q->timers_expired + completions));
+    loop_show(loop, SHOWN_TIMERS_PENDING, PROBE_GAUGE_TIMERS_PENDING,
+              (int64_t)timer_heap_count(&loop->timers));
 }
 
 /* TIMERS_PENDING, refreshed whenever a timer starts or stops. */
 static void queue_timers_pending(struct loop *loop)
 {
     if (loop->probe != NULL)
-        queue_show(loop, 4, PROBE_GAUGE_TIMERS_PENDING,
-                   (int64_t)timer_heap_count(&loop->timers));
+        loop_show(loop, SHOWN_TIMERS_PENDING, PROBE_GAUGE_TIMERS_PENDING,
+                  (int64_t)timer_heap_count(&loop->timers));
 }
 
 /* The wait produced n entries, none dispatched yet. */
@@ -211,14 +252,16 @@ static void queue_entry_done(struct loop *loop)
 
 /* Counts the timers of `batch` as expired, waiting to run.  Visits only
  * the due timers (timer_heap_count_due), so it costs what running them
- * will cost anyway. */
+ * will cost anyway, and nothing at all when none is due. */
 static void queue_count_timers(struct loop *loop, struct timer_batch batch)
 {
     if (loop->probe == NULL)
         return;
     loop->queue.expired = batch;
     loop->queue.counting_timers = true;
-    loop->queue.timers_expired = timer_heap_count_due(&loop->timers, batch.due_ns);
+    loop->queue.timers_expired = loop_timer_due(loop, batch.due_ns)
+                                     ? timer_heap_count_due(&loop->timers, batch.due_ns)
+                                     : 0;
 }
 
 /* A timer left the heap (fired or stopped): if it was counted, uncount it. */
@@ -244,6 +287,25 @@ static void queue_timers_done(struct loop *loop)
  * The phases of one turn.
  */
 
+/* The time now, for a phase that needs it.  Reading the clock costs tens
+ * of nanoseconds, more than any one probe call, and most turns already
+ * hold a reading after which no callback has run: the wait's return, the end
+ * of the last callback (timed when instrumented), or the timer phase's.
+ * Only the loop's own bookkeeping, nanoseconds, lies between such a
+ * reading and now, so it is used instead of a new one; clock_fresh_ns
+ * keeps it, and whatever runs a callback sets it to 0 first.  The reading
+ * may be behind the real time by those nanoseconds, never ahead of it:
+ * a timeout computed from it can only come out a little longer, never
+ * shorter, so no timer fires early.  It even carries over to the next
+ * turn's wait, but only inside loop_run(): loop_run_once() starts from 0,
+ * since its caller may have run for any time since the last turn. */
+static uint64_t loop_clock_now(struct loop *loop)
+{
+    if (loop->clock_fresh_ns == 0)
+        loop->clock_fresh_ns = clock_now_ns();
+    return loop->clock_fresh_ns;
+}
+
 /* The wait may sleep until the nearest timer is due, and no longer than
  * the caller allows (-1: no limit from the caller). */
 static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_timeout_ms)
@@ -267,13 +329,14 @@ static int loop_wait_timeout(const struct loop *loop, uint64_t now, int caller_t
 /* 1. wait: sleep in the backend.  Returns the number of ready entries it
  * wrote to loop->ready, or a negative errno.
  *
- * Two clock readings, one on each side of the sleep, serve everything
- * that needs the time here: the timeout to the nearest timer, the busy
- * time since the previous wait, the events and thread state around the
- * wait, and loop_now_ns(). */
+ * One reading on each side of the sleep serves everything that needs the
+ * time here: the timeout to the nearest timer, the busy time since the
+ * previous wait, the events and thread state around the wait, and
+ * loop_now_ns().  The one before the sleep is usually the previous
+ * turn's last reading (loop_clock_now()). */
 static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
 {
-    uint64_t before = clock_now_ns();
+    uint64_t before = loop_clock_now(loop);
     int timeout_ms = loop_wait_timeout(loop, before, caller_timeout_ms);
 
     /* While we sleep nothing is ready: READY drops to 0, the thread shows
@@ -293,6 +356,7 @@ static int loop_phase_wait(struct loop *loop, int caller_timeout_ms)
     uint64_t after = clock_now_ns();
     loop->now_ns = after;
     loop->busy_since_ns = after;
+    loop->clock_fresh_ns = after;
     if (loop->probe != NULL) {
         probe_block_end_at(loop->probe_thread, after, PROBE_CALL_POLL, -1);
         probe_emit_at(loop->probe_thread, after, PROBE_EV_POLL_RETURN, -1,
@@ -314,43 +378,43 @@ static void loop_phase_collect(struct loop *loop, size_t n)
 
     if (loop->probe != NULL) {
         /* QUEUED while dispatching: these entries, and the timers already
-         * due that the timer phase will run. */
+         * due that the timer phase will run.  It is published before the
+         * first callback, nanoseconds from now (loop_phase_dispatch()). */
         queue_ready(loop, n);
         queue_count_timers(loop, loop_batch_at(loop, loop->now_ns));
         probe_gauge_set(loop->probe, PROBE_GAUGE_READY, (int64_t)n);
-        probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_LAST_READY, (int64_t)n);
+        loop_show(loop, SHOWN_LAST_READY, PROBE_GAUGE_LOOP_LAST_READY, (int64_t)n);
         probe_thread_hist_record(loop->probe_thread, PROBE_HIST_POLL_READY, n);
-        loop_publish_queue(loop);
     }
 }
 
-/* Runs one watcher's callback, timed when instrumented.  `start` is when
- * it begins (the previous callback's end: callbacks run back to back);
- * returns when it ended, or 0 when not instrumented. */
-static uint64_t loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents,
-                                  uint64_t start)
+/* Runs one watcher's callback, timed when instrumented. */
+static void loop_dispatch_one(struct loop *loop, struct loop_io *io, unsigned revents)
 {
     if (loop->probe_thread == NULL) {
+        loop->clock_fresh_ns = 0;       /* time passes in the callback */
         io->cb(loop, io, revents);
-        return 0;
+        return;
     }
+    /* One clock reading per callback: callbacks run back to back, so the
+     * end of one is the start of the next (what lies between is this
+     * loop's bookkeeping, nanoseconds), and the first starts when the
+     * wait returned. */
+    uint64_t start = loop_clock_now(loop);
     int fd = io->fd;    /* the callback may free io */
     probe_emit_at(loop->probe_thread, start, PROBE_EV_DISPATCH_BEGIN, fd, revents, 0);
+    loop->clock_fresh_ns = 0;
     io->cb(loop, io, revents);
     uint64_t end = clock_now_ns();
+    loop->clock_fresh_ns = end;
     uint64_t duration = end - start;
     probe_emit_at(loop->probe_thread, end, PROBE_EV_DISPATCH_END, fd, revents, duration);
     probe_thread_hist_record(loop->probe_thread, PROBE_HIST_DISPATCH_NS, duration);
-    return end;
 }
 
 /* 3. dispatch: every entry of the ready list, in order. */
 static void loop_phase_dispatch(struct loop *loop)
 {
-    /* One clock reading per callback: the end of one is the start of the
-     * next (what lies between is this loop's bookkeeping, nanoseconds),
-     * and the first starts when the wait returned. */
-    uint64_t start = loop->now_ns;
     while (loop->ready_next < loop->ready_count) {
         /* Advance first: from here on this entry is not "undispatched",
          * and a stop inside the callback only scans entries after it. */
@@ -358,13 +422,14 @@ static void loop_phase_dispatch(struct loop *loop)
         if (event.io == NULL)
             continue;   /* its watcher was stopped earlier in this turn */
         queue_entry_done(loop);
-        loop_publish_queue(loop);
 
         /* The watcher may have been modified since the wait: deliver only
          * what it still asks for (errors always). */
         unsigned revents = event.revents & (event.io->events | LOOP_ERROR);
-        if (revents != 0)
-            start = loop_dispatch_one(loop, event.io, revents, start);
+        if (revents != 0) {
+            loop_publish_queue(loop);   /* what waits while this one runs */
+            loop_dispatch_one(loop, event.io, revents);
+        }
     }
     loop->ready_count = 0;
     loop->ready_next = 0;
@@ -380,6 +445,7 @@ static void loop_fire_timer(struct loop *loop, struct loop_timer *timer)
         probe_emit(loop->probe_thread, PROBE_EV_TIMER_FIRE, -1, lateness, 0);
         probe_hist_record(loop->probe, PROBE_HIST_LOOP_LAG_NS, lateness);
     }
+    loop->clock_fresh_ns = 0;           /* time passes in the callback */
     timer->cb(loop, timer);
 }
 
@@ -389,13 +455,17 @@ static void loop_phase_timers(struct loop *loop, bool dispatched)
 {
     /* Callbacks took time since the wait returned; timers that fell due
      * meanwhile run now rather than one wait later.  (With no callback
-     * run, the time of the wait's return is still fresh.)  The batch is
-     * fixed here: see "Timers" at the top of this file. */
+     * run, the time of the wait's return is still fresh.) */
     if (dispatched)
-        loop->now_ns = clock_now_ns();
+        loop->now_ns = loop_clock_now(loop);
+    if (!loop_timer_due(loop, loop->now_ns)) {
+        queue_timers_done(loop);        /* the common turn: nothing due */
+        return;
+    }
+
+    /* The batch is fixed here: see "Timers" at the top of this file. */
     loop->batch = loop_batch_at(loop, loop->now_ns);
     queue_count_timers(loop, loop->batch);
-    loop_publish_queue(loop);
 
     for (;;) {
         struct loop_timer *timer = timer_heap_peek(&loop->timers);
@@ -407,11 +477,10 @@ static void loop_phase_timers(struct loop *loop, bool dispatched)
             break;
         timer_heap_remove(&loop->timers, timer);
         queue_timer_gone(loop, timer);
-        loop_publish_queue(loop);
+        loop_publish_queue(loop);       /* what waits while this one runs */
         loop_fire_timer(loop, timer);
     }
     queue_timers_done(loop);
-    loop_publish_queue(loop);
 }
 
 /* One turn: the diagram of loop.h, step by step. */
@@ -427,6 +496,9 @@ static int loop_turn(struct loop *loop, int timeout_ms)
         loop_phase_timers(loop, n > 0);             /* 4. timers   */
     }
 
+    /* The turn is over: the gauges show what it left behind (QUEUED is
+     * 0 now but for worker completions), never a value from inside it. */
+    loop_publish_queue(loop);
     loop->turns++;
     probe_gauge_set(loop->probe, PROBE_GAUGE_LOOP_TURNS, (int64_t)loop->turns);
     loop->in_turn = false;
@@ -442,6 +514,7 @@ static bool loop_alive(const struct loop *loop)
 int loop_run(struct loop *loop)
 {
     int rc = 0;
+    loop->clock_fresh_ns = 0;       /* our caller ran since the last turn */
     while (rc == 0 && !atomic_load(&loop->stop_requested) && loop_alive(loop))
         rc = loop_turn(loop, -1);                   /* 5. repeat   */
     /* The stop is consumed here, so the next loop_run() runs again.  A
@@ -452,6 +525,7 @@ int loop_run(struct loop *loop)
 
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
+    loop->clock_fresh_ns = 0;       /* our caller ran since the last turn */
     return loop_turn(loop, timeout_ms);
 }
 
@@ -492,7 +566,7 @@ int loop_new(struct loop **out, const char *backend, struct probe_thread *probe)
     loop->probe = probe_thread_probe(probe);
     loop->now_ns = clock_now_ns();
     loop->busy_since_ns = loop->now_ns;
-    for (int i = 0; i < LOOP_QUEUE_GAUGES; i++)
+    for (int i = 0; i < SHOWN_SLOTS; i++)
         loop->queue.shown[i] = -1;
     atomic_init(&loop->stop_requested, false);
     timer_heap_init(&loop->timers);

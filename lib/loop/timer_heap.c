@@ -114,16 +114,6 @@ void timer_heap_remove(struct timer_heap *heap, struct loop_timer *timer)
     heap_sift_down(heap, last->heap_index);
 }
 
-struct loop_timer *timer_heap_peek(const struct timer_heap *heap)
-{
-    return heap->count > 0 ? heap->items[0] : NULL;
-}
-
-size_t timer_heap_count(const struct timer_heap *heap)
-{
-    return heap->count;
-}
-
 /* Counts the due timers in the subtree rooted at slot i.  A timer that is
  * not due has no due descendants, so its whole subtree is skipped. */
 static size_t heap_count_due_from(const struct timer_heap *heap, size_t i, uint64_t now_ns)

@@ -37,10 +37,18 @@ int  timer_heap_insert(struct timer_heap *heap, struct loop_timer *timer);
 /* Removes a timer that is in the heap; sets its heap_index to SIZE_MAX. */
 void timer_heap_remove(struct timer_heap *heap, struct loop_timer *timer);
 
-/* The earliest timer, or NULL when the heap is empty. */
-struct loop_timer *timer_heap_peek(const struct timer_heap *heap);
+/* The earliest timer, or NULL when the heap is empty.  This and
+ * timer_heap_count() are inline: the loop asks both on every turn, and
+ * each is one load. */
+static inline struct loop_timer *timer_heap_peek(const struct timer_heap *heap)
+{
+    return heap->count > 0 ? heap->items[0] : NULL;
+}
 
-size_t timer_heap_count(const struct timer_heap *heap);
+static inline size_t timer_heap_count(const struct timer_heap *heap)
+{
+    return heap->count;
+}
 
 /* How many timers are due at `now_ns` (due_ns <= now_ns); visits only
  * those, so it costs what running them will cost anyway. */
