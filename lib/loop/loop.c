@@ -705,11 +705,6 @@ void loop_io_stop(struct loop *loop, struct loop_io *io)
     }
 }
 
-bool loop_io_active(const struct loop_io *io)
-{
-    return io->backend_slot >= 0;
-}
-
 /* ---------------------------------------------------------------------
  * Timers.
  */
@@ -746,11 +741,6 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *timer)
     timer_heap_remove(&loop->timers, timer);
     queue_timer_gone(loop, timer);      /* it will not run after all */
     queue_timers_pending(loop);
-}
-
-bool loop_timer_active(const struct loop_timer *timer)
-{
-    return timer->heap_index != SIZE_MAX;
 }
 
 /* ---------------------------------------------------------------------

@@ -83,12 +83,12 @@ void loop_io_init(struct loop_io *io, int fd, loop_io_cb cb, void *data);
 int  loop_io_start(struct loop *loop, struct loop_io *io, unsigned events);
 int  loop_io_modify(struct loop *loop, struct loop_io *io, unsigned events);
 void loop_io_stop(struct loop *loop, struct loop_io *io);
-bool loop_io_active(const struct loop_io *io);
+static inline bool loop_io_active(const struct loop_io *io);
 
 void loop_timer_init(struct loop_timer *timer, loop_timer_cb cb, void *data);
 void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ns);
 void loop_timer_stop(struct loop *loop, struct loop_timer *timer);
-bool loop_timer_active(const struct loop_timer *timer);
+static inline bool loop_timer_active(const struct loop_timer *timer);
 
 /* Runs turns until loop_stop() is called or no watcher or timer is
  * active.  Returns 0, or a negative errno if the backend failed. */
@@ -118,6 +118,18 @@ void loop_set_wakeup_handler(struct loop *loop, void (*on_wakeup)(struct loop *,
 size_t loop_active_io_count(const struct loop *loop);
 size_t loop_active_timer_count(const struct loop *loop);
 uint64_t loop_turns(const struct loop *loop);
+
+/* Inline, because a connection asks them on every event: they read the
+ * one private field that says whether the loop is watching. */
+static inline bool loop_io_active(const struct loop_io *io)
+{
+    return io->backend_slot >= 0;
+}
+
+static inline bool loop_timer_active(const struct loop_timer *timer)
+{
+    return timer->heap_index != SIZE_MAX;
+}
 
 /* The loop's own helpers (wakeup.c, worker_pool.c) use a few more hooks;
  * they are in loop_internal.h, private to lib/loop/. */

@@ -632,7 +632,9 @@ void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t
 {
     if (thread == NULL || count == 0)
         return;
-    uint64_t share = end_ns > start_ns ? (end_ns - start_ns) / count : 0;
+    uint64_t took = end_ns > start_ns ? end_ns - start_ns : 0;
+    /* A run of one is the common case (no pipelining): no divide. */
+    uint64_t share = count == 1 ? took : took / count;
     handler_pairs_write(thread, start_ns, share, fd, route, count);
     struct probe_ring *ring = thread->ring;
     if (ring != NULL) {

@@ -187,11 +187,18 @@ static void account_output(struct loop_connection *conn)
     conn->out_counted = pending;
 }
 
-/* What the connections' buffers hold now (the buffer_bytes gauge). */
-static void publish_buffer_bytes(const struct loop_server *owner)
+/* What the connections' buffers hold now (the buffer_bytes gauge).  It
+ * is asked after every event but changes only when a block is borrowed
+ * or given back and stays there (a reply written at once borrows and
+ * returns within one event), so the store is skipped when it would
+ * write the same number. */
+static void publish_buffer_bytes(struct loop_server *owner)
 {
-    probe_gauge_set(owner->server->probe, PROBE_GAUGE_BUFFER_BYTES,
-                    (int64_t)buffer_pool_bytes_lent(&owner->buffers));
+    size_t lent = buffer_pool_bytes_lent(&owner->buffers);
+    if (lent == owner->buffer_bytes_shown)
+        return;
+    owner->buffer_bytes_shown = lent;
+    probe_gauge_set(owner->server->probe, PROBE_GAUGE_BUFFER_BYTES, (int64_t)lent);
 }
 
 /* --- Closing -------------------------------------------------------------- */

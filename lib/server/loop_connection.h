@@ -31,6 +31,7 @@ struct loop_server {
      * blocks while they hold bytes (buffer.h): an idle connection holds
      * none.  Its bytes_lent is the buffer_bytes gauge. */
     struct buffer_pool buffers;
+    size_t buffer_bytes_shown;         /* what the gauge says now */
     struct loop_connection *connections;   /* doubly linked, for shutdown */
     size_t connection_count;
 };
