@@ -398,24 +398,7 @@ static void ring_set_state(struct probe_thread *thread, enum probe_thread_state 
     atomic_store_explicit(&thread->ring->since_ns, since, relaxed);
 }
 
-/* Fills one slot (protocol: probe_layout.h); the caller publishes head. */
-static inline void slot_write(struct probe_slot *slot, uint64_t index, uint64_t now,
-                              uint64_t kind_fd, uint64_t a, uint64_t b)
-{
-    atomic_store_explicit(&slot->seq, 0, relaxed);
-    atomic_store_explicit(&slot->t_ns, now, release);
-    atomic_store_explicit(&slot->kind_fd, kind_fd, release);
-    atomic_store_explicit(&slot->a, a, release);
-    atomic_store_explicit(&slot->b, b, release);
-    atomic_store_explicit(&slot->seq, index + 1, release);
-}
-
-static inline uint64_t kind_fd_pack(enum probe_event_kind kind, int fd)
-{
-    return ((uint64_t)kind << 32) | (uint32_t)fd;
-}
-
-/* Appends one event to the thread's ring. */
+/* Appends one event to the thread's ring (protocol: probe_layout.h). */
 static void event_write(struct probe_thread *thread, uint64_t now, enum probe_event_kind kind,
                         int fd, uint64_t a, uint64_t b)
 {
@@ -425,36 +408,16 @@ static void event_write(struct probe_thread *thread, uint64_t now, enum probe_ev
         return;
     }
     uint64_t index = thread->next;
-    slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, now,
-               kind_fd_pack(kind, fd), a, b);
+    struct probe_slot *slot = &thread->slots[index & (PROBE_RING_EVENTS - 1)];
+
+    atomic_store_explicit(&slot->seq, 0, relaxed);
+    atomic_store_explicit(&slot->t_ns, now, release);
+    atomic_store_explicit(&slot->kind_fd, ((uint64_t)kind << 32) | (uint32_t)fd, release);
+    atomic_store_explicit(&slot->a, a, release);
+    atomic_store_explicit(&slot->b, b, release);
+    atomic_store_explicit(&slot->seq, index + 1, release);
     atomic_store_explicit(&thread->ring->head, index + 1, release);
     thread->next = index + 1;
-}
-
-/* Appends `count` HANDLER_BEGIN/HANDLER_END pairs, each `share` ns long,
- * back to back from `start`: event_write() in a loop, but with the ring's
- * head published once, after the last (a reader reads only up to head,
- * so it never sees a pair half written). */
-static void handler_pairs_write(struct probe_thread *thread, uint64_t start, uint64_t share,
-                                int fd, unsigned route, unsigned count)
-{
-    if (thread->ring == NULL) {
-        probe_gauge_add(thread->probe, PROBE_GAUGE_EVENTS_DROPPED, 2 * (int64_t)count);
-        return;
-    }
-    uint64_t begin = kind_fd_pack(PROBE_EV_HANDLER_BEGIN, fd);
-    uint64_t end = kind_fd_pack(PROBE_EV_HANDLER_END, fd);
-    uint64_t index = thread->next;
-    for (unsigned i = 0; i < count; i++, start += share) {
-        slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, start, begin, route,
-                   0);
-        index++;
-        slot_write(&thread->slots[index & (PROBE_RING_EVENTS - 1)], index, start + share, end,
-                   route, share);
-        index++;
-    }
-    atomic_store_explicit(&thread->ring->head, index, release);
-    thread->next = index;
 }
 
 struct probe_thread *probe_thread_begin(struct probe *probe, const char *role)
@@ -635,7 +598,11 @@ void probe_handlers_ran(struct probe_thread *thread, uint64_t start_ns, uint64_t
     uint64_t took = end_ns > start_ns ? end_ns - start_ns : 0;
     /* A run of one is the common case (no pipelining): no divide. */
     uint64_t share = count == 1 ? took : took / count;
-    handler_pairs_write(thread, start_ns, share, fd, route, count);
+    /* One slot for the whole run: readers expand it into its pairs
+     * (probe_reader.c, expand_run()), so a pipelined handler costs the
+     * ring a sixteenth of a slot instead of two. */
+    event_write(thread, start_ns, PROBE_EV_HANDLER_RUN, fd,
+                (uint64_t)(route & 0xffffu) | (uint64_t)count << 16, share);
     struct probe_ring *ring = thread->ring;
     if (ring != NULL) {
         atomic_store_explicit(&ring->requests_done,

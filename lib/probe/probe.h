@@ -99,6 +99,11 @@ enum probe_event_kind {
     PROBE_EV_BLOCK_BEGIN,     /* fd (or -1); a: enum probe_call            */
     PROBE_EV_BLOCK_END,       /* fd (or -1); a: enum probe_call; b: ns     */
     PROBE_EV_REJECT,          /* fd; a: HTTP status sent before closing    */
+    /* Written by probe_handlers_ran() only, and never returned by a
+     * reader: probe_reader_events() hands it out as the HANDLER_BEGIN /
+     * HANDLER_END pairs it stands for.  fd; a: route | count << 16;
+     * b: each handler's share in ns; time: when the first began. */
+    PROBE_EV_HANDLER_RUN,
     PROBE_EV_KIND_COUNT
 };
 
@@ -235,7 +240,8 @@ void probe_handler_end_at(struct probe_thread *thread, uint64_t t_ns, int fd, un
  * from start_ns to end_ns with no clock reading between them: what one
  * probe_handler_begin_at()/probe_handler_end_at() pair per handler would
  * have recorded, except that each handler is given an equal share of the
- * time the run took (its events are spaced evenly over it).  The total is
+ * time the run took (its events are spaced evenly over it; the ring holds
+ * the whole run in one slot, PROBE_EV_HANDLER_RUN).  The total is
  * exact; how it divides among the run is not known, so use this only for
  * handlers whose work does not depend on the request (the loop's fixed
  * replies to pipelined requests, loop_connection.c "Clocks"), and time

@@ -34,6 +34,7 @@ static const char *const event_kind_names[] = {
     [PROBE_EV_BLOCK_BEGIN] = "block_begin",
     [PROBE_EV_BLOCK_END] = "block_end",
     [PROBE_EV_REJECT] = "reject",
+    [PROBE_EV_HANDLER_RUN] = "handler_run",
 };
 _Static_assert(COUNT_OF(event_kind_names) == PROBE_EV_KIND_COUNT, "name every event kind");
 

@@ -18,6 +18,11 @@
  * earliest "next event" among the rings with something left.  A linear
  * scan for that minimum is fine at a few hundred rings and easy to read.
  *
+ * A HANDLER_RUN slot (a pipelined run of handlers timed together,
+ * probe_handlers_ran()) is handed out as the BEGIN/END pairs it stands
+ * for, one at a time and in time order like any event: run_next says how
+ * far into it the reader is, so a call that ends mid-run resumes there.
+ *
  * Time order is exact within one call.  Across calls it is very nearly
  * so: a writer takes its timestamp a moment before it publishes the
  * event, so an event can show up one call late with a time slightly
@@ -48,6 +53,8 @@
 struct pending {
     int ring;
     bool have;
+    uint32_t run_events;           /* the slot is a HANDLER_RUN of this many
+                                      events (0: a plain event) */
     struct probe_event_record event;
 };
 
@@ -57,6 +64,8 @@ struct probe_reader {
     struct probe_info info;
     bool started;                          /* probe_reader_events() ran once */
     uint64_t cursor[PROBE_MAX_RINGS];      /* next event index per ring */
+    uint32_t run_next[PROBE_MAX_RINGS];    /* within a HANDLER_RUN at the
+                                              cursor: the next of its events */
     struct pending pending[PROBE_MAX_RINGS];  /* merge scratch space */
 };
 
@@ -270,6 +279,32 @@ int probe_reader_snapshot(struct probe_reader *reader, struct probe_snapshot *ou
 
 /* --- Events ------------------------------------------------------------- */
 
+/* Event `part` of a HANDLER_RUN slot (probe_handlers_ran()): its handlers
+ * as the BEGIN/END pairs one at a time would have written, `share` ns
+ * each, back to back from the slot's time.  Callers see only pairs. */
+static void expand_run(const struct probe_event_record *run, uint32_t part,
+                       struct probe_event_record *out)
+{
+    uint64_t share = run->b;
+    uint64_t handler = part / 2;
+    bool end = part % 2 == 1;
+    *out = *run;
+    out->kind = end ? PROBE_EV_HANDLER_END : PROBE_EV_HANDLER_BEGIN;
+    out->t_ns = run->t_ns + (handler + (end ? 1 : 0)) * share;
+    out->a = run->a & 0xffffu;
+    out->b = end ? share : 0;
+}
+
+static uint32_t run_event_count(const struct probe_event_record *run)
+{
+    uint64_t handlers = run->a >> 16;
+    /* The writer never records an empty run; a bad count still yields a
+     * pair rather than nothing, so the cursor always moves on. */
+    if (handlers == 0 || handlers > UINT32_MAX / 2)
+        handlers = 1;
+    return (uint32_t)handlers * 2;
+}
+
 /* Copies the event at the ring's cursor into p->event.  Moves the cursor
  * past events that were overwritten (adding them to *missed); returns
  * false when the ring has nothing more for now. */
@@ -289,6 +324,7 @@ static bool ring_peek(struct probe_reader *reader, struct pending *p, uint64_t *
             /* Lapped between calls: jump to the oldest event present. */
             *missed += head - PROBE_RING_EVENTS - *cursor;
             *cursor = head - PROBE_RING_EVENTS;
+            reader->run_next[p->ring] = 0;
         }
 
         const struct probe_slot *slot = &slots[*cursor & (PROBE_RING_EVENTS - 1)];
@@ -311,6 +347,14 @@ static bool ring_peek(struct probe_reader *reader, struct pending *p, uint64_t *
                 .a = a,
                 .b = b,
             };
+            p->run_events = 0;
+            if (p->event.kind == PROBE_EV_HANDLER_RUN) {
+                struct probe_event_record run = p->event;
+                p->run_events = run_event_count(&run);
+                if (reader->run_next[p->ring] >= p->run_events)
+                    reader->run_next[p->ring] = 0;
+                expand_run(&run, reader->run_next[p->ring], &p->event);
+            }
             return true;
         }
         /* The writer overwrote this slot while we read it: the event is
@@ -321,6 +365,7 @@ static bool ring_peek(struct probe_reader *reader, struct pending *p, uint64_t *
             next = head - PROBE_RING_EVENTS;
         *missed += next - *cursor;
         *cursor = next;
+        reader->run_next[p->ring] = 0;
     }
     return false;
 }
@@ -340,6 +385,7 @@ size_t probe_reader_events(struct probe_reader *reader,
             /* First call: start at the oldest event still present. */
             uint64_t head = atomic_load_explicit(&reader->seg->rings[r].head, acquire);
             reader->cursor[r] = head > PROBE_RING_EVENTS ? head - PROBE_RING_EVENTS : 0;
+            reader->run_next[r] = 0;
         }
         struct pending *p = &reader->pending[active];
         p->ring = (int)r;
@@ -359,7 +405,12 @@ size_t probe_reader_events(struct probe_reader *reader,
         }
         struct pending *p = &reader->pending[best];
         out[stored++] = p->event;
-        reader->cursor[p->ring]++;
+        /* A HANDLER_RUN slot stays at the cursor until all its events
+         * are out; then, as after any other event, the cursor moves on. */
+        if (p->run_events == 0 || ++reader->run_next[p->ring] >= p->run_events) {
+            reader->cursor[p->ring]++;
+            reader->run_next[p->ring] = 0;
+        }
         p->have = ring_peek(reader, p, &lost);
         if (!p->have)
             reader->pending[best] = reader->pending[--active];  /* swap-remove */
