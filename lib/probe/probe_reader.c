@@ -13,7 +13,8 @@
  * have written anything from nothing to many times the ring's size.  If
  * it wrote more than PROBE_RING_EVENTS, the oldest of those are already
  * overwritten: the cursor jumps forward to the oldest event still present
- * and the gap is added to *missed.  The rings' new events are then merged
+ * and the gap is added to *missed (only events written since the reader
+ * attached count: see skip_to()).  The rings' new events are then merged
  * into one stream by timestamp — a k-way merge that repeatedly takes the
  * earliest "next event" among the rings with something left.  A linear
  * scan for that minimum is fine at a few hundred rings and easy to read.
@@ -66,6 +67,7 @@ struct probe_reader {
     uint64_t cursor[PROBE_MAX_RINGS];      /* next event index per ring */
     uint32_t run_next[PROBE_MAX_RINGS];    /* within a HANDLER_RUN at the
                                               cursor: the next of its events */
+    uint64_t attach_head[PROBE_MAX_RINGS]; /* head when the first call ran */
     struct pending pending[PROBE_MAX_RINGS];  /* merge scratch space */
 };
 
@@ -305,6 +307,21 @@ static uint32_t run_event_count(const struct probe_event_record *run)
     return (uint32_t)handlers * 2;
 }
 
+/* Moves a ring's cursor forward to `next` over events that were
+ * overwritten before we read them.  Only events written after this reader
+ * attached count as missed: the backlog a first call starts from was
+ * never promised, and a writer that keeps going while we catch up on it
+ * laps its oldest slots at once. */
+static void skip_to(struct probe_reader *reader, int ring, uint64_t next, uint64_t *missed)
+{
+    uint64_t *cursor = &reader->cursor[ring];
+    uint64_t from = *cursor > reader->attach_head[ring] ? *cursor : reader->attach_head[ring];
+    if (next > from)
+        *missed += next - from;
+    *cursor = next;
+    reader->run_next[ring] = 0;
+}
+
 /* Copies the event at the ring's cursor into p->event.  Moves the cursor
  * past events that were overwritten (adding them to *missed); returns
  * false when the ring has nothing more for now. */
@@ -322,9 +339,7 @@ static bool ring_peek(struct probe_reader *reader, struct pending *p, uint64_t *
             return false;
         if (head - *cursor > PROBE_RING_EVENTS) {
             /* Lapped between calls: jump to the oldest event present. */
-            *missed += head - PROBE_RING_EVENTS - *cursor;
-            *cursor = head - PROBE_RING_EVENTS;
-            reader->run_next[p->ring] = 0;
+            skip_to(reader, p->ring, head - PROBE_RING_EVENTS, missed);
         }
 
         const struct probe_slot *slot = &slots[*cursor & (PROBE_RING_EVENTS - 1)];
@@ -363,9 +378,7 @@ static bool ring_peek(struct probe_reader *reader, struct pending *p, uint64_t *
         uint64_t next = *cursor + 1;
         if (head > PROBE_RING_EVENTS && head - PROBE_RING_EVENTS > next)
             next = head - PROBE_RING_EVENTS;
-        *missed += next - *cursor;
-        *cursor = next;
-        reader->run_next[p->ring] = 0;
+        skip_to(reader, p->ring, next, missed);
     }
     return false;
 }
@@ -386,6 +399,7 @@ size_t probe_reader_events(struct probe_reader *reader,
             uint64_t head = atomic_load_explicit(&reader->seg->rings[r].head, acquire);
             reader->cursor[r] = head > PROBE_RING_EVENTS ? head - PROBE_RING_EVENTS : 0;
             reader->run_next[r] = 0;
+            reader->attach_head[r] = head;
         }
         struct pending *p = &reader->pending[active];
         p->ring = (int)r;
