@@ -536,10 +536,9 @@ static void connection_handle(struct loop_connection *conn, const struct http_re
     reply_plan_make(req, &plan);
 
     if (route_is_fixed_reply(plan.match.id)) {
-        if (run->count > 0 && run->route != plan.match.id)
-            handler_run_end(conn, run);      /* one route per run */
-        else if (run->count == 0 && run->start_ns == 0)
-            run->start_ns = probe_clock_ns(owner->thread);
+        /* One route per run; an empty run only makes sure it has a start. */
+        if (run->count == 0 || run->route != plan.match.id)
+            handler_run_end(conn, run);
         run->route = plan.match.id;
         run->count++;
         connection_reply(conn, &plan);
